@@ -1,0 +1,1 @@
+"""The ``scalpmetrics`` command-line interface (installed as ``scalpmetrics_cli``)."""

@@ -1,0 +1,59 @@
+"""``scalpmetrics analyze``: measure one photo."""
+
+from __future__ import annotations
+
+import click
+
+from scalpmetrics_cli.options import build_params, calibration_options, params_options
+
+
+@click.command("analyze")
+@click.argument("photo", type=click.Path(dir_okay=True, allow_dash=False))
+@calibration_options
+@click.option("--regions", "grid", default=None, metavar="grid:RxC",
+              help="Also measure an R x C grid of equal cells.")
+@click.option("--regions-mask", type=click.Path(), default=None, metavar="PNG",
+              help="Label image: 0 = outside, 1..N = regions (named label_N).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--mask-out", type=click.Path(dir_okay=False), default=None, metavar="PNG",
+              help="Write the hair mask (255 = hair).")
+@click.option("--overlay-out", type=click.Path(dir_okay=False), default=None, metavar="PNG",
+              help="Write the photo with the mask and traced hairs drawn on it.")
+@params_options
+def analyze_command(
+    photo: str,
+    px_per_mm: float | None,
+    field_width_mm: float | None,
+    grid: str | None,
+    regions_mask: str | None,
+    as_json: bool,
+    mask_out: str | None,
+    overlay_out: str | None,
+    config_path: str | None,
+    param_overrides: tuple[str, ...],
+) -> None:
+    """Measure hair density, width and coverage in PHOTO."""
+    from scalpmetrics.analysis import analyze
+    from scalpmetrics.io import load_photo, read_label_image
+    from scalpmetrics.report import (
+        format_summary,
+        to_json,
+        write_mask_png,
+        write_overlay_png,
+    )
+
+    params = build_params(config_path, param_overrides)
+    loaded = load_photo(photo, params=params.load)
+    labels = read_label_image(regions_mask) if regions_mask else None
+    result = analyze(
+        loaded, px_per_mm=px_per_mm, field_width_mm=field_width_mm,
+        grid=grid, region_labels=labels, params=params,
+    )
+    if mask_out:
+        write_mask_png(mask_out, result.hair_mask)
+    if overlay_out:
+        write_overlay_png(overlay_out, loaded.pixels, result)
+    if as_json:
+        click.echo(to_json(result.to_dict()), nl=False)
+    else:
+        click.echo(format_summary(result), nl=False)

@@ -1,0 +1,66 @@
+"""The exceptions scalpmetrics raises on purpose.
+
+Every error a caller can provoke with bad input derives from
+:class:`ScalpmetricsError`; its message is one readable line. Anything else
+escaping the library is a bug.
+"""
+
+from __future__ import annotations
+
+
+class ScalpmetricsError(Exception):
+    """Base class of every error scalpmetrics raises on purpose."""
+
+
+class InputFileError(ScalpmetricsError):
+    """A photo or input file cannot be read: missing, a directory, unreadable, a loop."""
+
+
+class ImageDecodeError(ScalpmetricsError):
+    """The file exists but is not a decodable image (empty, truncated, not an image)."""
+
+
+class UnsupportedFormatError(ScalpmetricsError):
+    """The file is an image in a format scalpmetrics does not read (or whose extra is missing)."""
+
+
+class ImageTooLargeError(ScalpmetricsError):
+    """The image exceeds the pixel limit (a guard against decompression bombs)."""
+
+
+class ImageTooSmallError(ScalpmetricsError):
+    """The image is too small to analyse."""
+
+
+class ImageArrayError(ScalpmetricsError):
+    """An array handed to an analysis step has the wrong shape, type or size."""
+
+
+class CalibrationError(ScalpmetricsError):
+    """A calibration value is absent where required, not finite, or implausible."""
+
+
+class ParameterError(ScalpmetricsError):
+    """A parameter is unknown, of the wrong type, or out of its range."""
+
+
+class RegionError(ScalpmetricsError):
+    """A region specification (grid, label image, polygon) is invalid."""
+
+
+class RegistrationError(ScalpmetricsError):
+    """A follow-up photo could not be registered to the baseline."""
+
+
+class ManifestError(ScalpmetricsError):
+    """A batch manifest is malformed (missing columns, empty, unreadable)."""
+
+
+class MissingExtraError(ScalpmetricsError):
+    """An optional dependency needed for this operation is not installed."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"this needs the optional package {package!r}: "
+            f"pip install 'scalpmetrics[{extra}]'"
+        )

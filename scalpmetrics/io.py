@@ -1,0 +1,441 @@
+"""Reading photos: pixels and capture metadata, no processing.
+
+The format is detected from the file's bytes, never from its extension.
+Pixels come back as RGB, ``uint8`` or ``uint16``, shape ``(H, W, 3)``, with
+the EXIF orientation applied (so the array is upright as the photographer saw
+it). Grayscale is replicated to three channels; alpha is dropped.
+
+Every failure raises a :class:`~scalpmetrics.errors.ScalpmetricsError`
+subclass with a one-line message naming the file.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io as _io
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scalpmetrics.errors import (
+    ImageDecodeError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    InputFileError,
+    UnsupportedFormatError,
+)
+from scalpmetrics.params import LoadParams
+from scalpmetrics.types import Calibration, Photo, PhotoMetadata
+
+#: Magic bytes of the formats read here, as (offset, signature, format name).
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\xff\xd8\xff", "JPEG"),
+    (0, b"\x89PNG\r\n\x1a\n", "PNG"),
+    (0, b"II*\x00", "TIFF"),
+    (0, b"MM\x00*", "TIFF"),
+    (0, b"II+\x00", "TIFF"),
+    (0, b"MM\x00+", "TIFF"),
+    (0, b"BM", "BMP"),
+    (128, b"DICM", "DICOM"),
+)
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
+
+_EXIF_ORIENTATION = 0x0112
+_EXIF_MAKE = 0x010F
+_EXIF_MODEL = 0x0110
+_EXIF_DATETIME = 0x0132
+_EXIF_IFD = 0x8769
+_EXIF_DATETIME_ORIGINAL = 0x9003
+
+
+def sniff_format(head: bytes) -> str | None:
+    """Name the image format from a file's first bytes, or ``None``.
+
+    Parameters
+    ----------
+    head : bytes
+        At least the first 132 bytes of the file (fewer if the file is shorter).
+
+    Returns
+    -------
+    str or None
+        ``'JPEG'``, ``'PNG'``, ``'TIFF'``, ``'BMP'``, ``'WEBP'``, ``'HEIF'``,
+        ``'DICOM'``, or ``None`` when unrecognised.
+
+    Examples
+    --------
+    >>> sniff_format(b"\\x89PNG\\r\\n\\x1a\\n" + bytes(8))
+    'PNG'
+    >>> sniff_format(b"<html>") is None
+    True
+    """
+    for offset, signature, name in _SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "HEIF"
+    return None
+
+
+def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
+    """Read a whole input file, turning every OS failure into :class:`InputFileError`."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputFileError(f"{p}: symbolic link loop") from None
+        if exc.errno == errno.ENOENT:
+            raise InputFileError(f"{p}: no such file") from None
+        raise InputFileError(f"{p}: cannot access ({exc.strerror})") from None
+    if p.is_dir():
+        raise InputFileError(f"{p}: is a directory, not a photo")
+    if not p.is_file():
+        raise InputFileError(f"{p}: not a regular file")
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise InputFileError(f"{p}: cannot read ({exc.strerror})") from None
+    if st.st_size == 0 or not data:
+        raise ImageDecodeError(f"{p}: file is empty")
+    return data
+
+
+def load_photo(
+    path: str | os.PathLike[str],
+    *,
+    params: LoadParams = LoadParams(),
+) -> Photo:
+    """Load a photo file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        JPEG, PNG, TIFF (8 or 16 bit), BMP or WebP; HEIF/HEIC and DICOM
+        with their optional extras.
+    params : LoadParams
+        Pixel-count and minimum-size limits.
+
+    Returns
+    -------
+    Photo
+        Upright RGB pixels, SHA-256 of the file, capture metadata, and a
+        calibration taken from the file when it records one (else unknown).
+
+    Raises
+    ------
+    InputFileError
+        Missing, a directory, unreadable, a symbolic-link loop.
+    ImageDecodeError
+        Empty, truncated or corrupt, or not an image at all.
+    UnsupportedFormatError
+        An image format not read here, or whose optional extra is missing.
+    ImageTooLargeError
+        More pixels than ``params.max_pixels``.
+    ImageTooSmallError
+        Shorter side below ``params.min_side_px``.
+    """
+    data = read_file_bytes(path)
+    name = str(path)
+    fmt = sniff_format(data[:132])
+    if fmt is None:
+        raise _unrecognised(name, data)
+    if fmt == "HEIF":
+        from scalpmetrics import formats
+
+        pixels, meta, calibration = formats.decode_heif(data, name=name, params=params)
+    elif fmt == "DICOM":
+        from scalpmetrics import formats
+
+        pixels, meta, calibration = formats.decode_dicom(data, name=name, params=params)
+    else:
+        pixels, meta = decode_image_bytes(data, fmt=fmt, name=name, params=params)
+        calibration = Calibration()
+    check_size(pixels.shape[0], pixels.shape[1], name=name, params=params)
+    return Photo(
+        pixels=pixels,
+        sha256=hashlib.sha256(data).hexdigest(),
+        path=name,
+        calibration=calibration,
+        metadata=meta,
+    )
+
+
+def photo_from_array(
+    pixels: np.ndarray,
+    *,
+    calibration: Calibration = Calibration(),
+    params: LoadParams = LoadParams(),
+) -> Photo:
+    """Wrap an in-memory image as a :class:`Photo` (the array is copied).
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W), (H, W, 3) or (H, W, 4)
+        RGB(A) or grayscale, ``uint8`` or ``uint16``.
+    calibration : Calibration
+        Pixel scale, if known.
+    params : LoadParams
+        Size limits.
+
+    Returns
+    -------
+    Photo
+        ``sha256`` is computed over the dtype, shape and pixel bytes.
+    """
+    arr = np.asarray(pixels)
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise UnsupportedFormatError(
+            f"pixel array must be uint8 or uint16, got {arr.dtype}"
+        )
+    arr = to_rgb(arr, name="array")
+    check_size(arr.shape[0], arr.shape[1], name="array", params=params)
+    digest = hashlib.sha256(f"{arr.dtype}{arr.shape}".encode() + arr.tobytes()).hexdigest()
+    meta = PhotoMetadata(format="array", bit_depth=8 * arr.dtype.itemsize)
+    return Photo(pixels=arr, sha256=digest, calibration=calibration, metadata=meta)
+
+
+def check_size(height_px: int, width_px: int, *, name: str, params: LoadParams) -> None:
+    """Refuse images outside the documented size limits."""
+    if height_px * width_px > params.max_pixels:
+        raise ImageTooLargeError(
+            f"{name}: {width_px}x{height_px} pixels exceeds the limit of "
+            f"{params.max_pixels} pixels (load.max_pixels)"
+        )
+    if min(height_px, width_px) < params.min_side_px:
+        raise ImageTooSmallError(
+            f"{name}: {width_px}x{height_px} pixels is too small to analyse "
+            f"(shorter side must be at least {params.min_side_px} px)"
+        )
+
+
+def to_rgb(arr: np.ndarray, *, name: str) -> np.ndarray:
+    """Return a contiguous (H, W, 3) copy: gray replicated, alpha dropped."""
+    if arr.ndim == 2:
+        return np.ascontiguousarray(np.repeat(arr[:, :, None], 3, axis=2))
+    if arr.ndim == 3 and arr.shape[2] in (1, 2):
+        return np.ascontiguousarray(np.repeat(arr[:, :, :1], 3, axis=2))
+    if arr.ndim == 3 and arr.shape[2] in (3, 4):
+        return np.ascontiguousarray(arr[:, :, :3])
+    raise UnsupportedFormatError(f"{name}: unsupported pixel layout {arr.shape}")
+
+
+def apply_orientation(arr: np.ndarray, orientation: int | None) -> np.ndarray:
+    """Apply an EXIF orientation tag (1-8) so the image is upright.
+
+    Examples
+    --------
+    >>> a = np.arange(6).reshape(2, 3)
+    >>> apply_orientation(a, 6).shape   # 90 degrees clockwise
+    (3, 2)
+    """
+    if orientation in (None, 1):
+        return arr
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1, :],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.rot90(a, k=-1),
+        7: lambda a: np.rot90(a, k=1)[::-1, :],
+        8: lambda a: np.rot90(a, k=1),
+    }
+    op = ops.get(int(orientation))
+    return arr if op is None else np.ascontiguousarray(op(arr))
+
+
+def decode_image_bytes(
+    data: bytes, *, fmt: str, name: str, params: LoadParams
+) -> tuple[np.ndarray, PhotoMetadata]:
+    """Decode JPEG, PNG, TIFF, BMP or WebP bytes into upright RGB pixels."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(_io.BytesIO(data))
+            width, height = img.size
+            check_size(height, width, name=name, params=params)
+            exif = img.getexif()
+            meta = _exif_metadata(exif, fmt=fmt)
+            if fmt == "TIFF":
+                pixels = _decode_tiff(data, name=name)
+            elif fmt == "PNG":
+                pixels = _decode_png(img, data, name=name)
+            else:
+                img.load()
+                pixels = _pil_to_array(img, name=name)
+    except Image.DecompressionBombError:
+        raise ImageTooLargeError(f"{name}: image dimensions are implausibly large") from None
+    except UnidentifiedImageError:
+        raise ImageDecodeError(f"{name}: corrupt {fmt} file (cannot identify image)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageDecodeError(f"{name}: corrupt or truncated {fmt} file ({_short(exc)})") from None
+    pixels = apply_orientation(to_rgb(pixels, name=name), meta.exif_orientation)
+    bit_depth = 8 * pixels.dtype.itemsize
+    return pixels, PhotoMetadata(
+        format=fmt,
+        bit_depth=bit_depth,
+        capture_time=meta.capture_time,
+        camera_model=meta.camera_model,
+        exif_orientation=meta.exif_orientation,
+    )
+
+
+def _pil_to_array(img: Any, *, name: str) -> np.ndarray:
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L"):
+        return np.asarray(img, dtype=np.uint16)
+    if mode in ("1", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "I", "F"):
+        if mode in ("I", "F"):
+            raise UnsupportedFormatError(f"{name}: {mode!r} (32-bit) pixels are not supported")
+        img = img.convert("RGBA" if mode == "PA" else "RGB")
+    return np.asarray(img)
+
+
+def _decode_png(img: Any, data: bytes, *, name: str) -> np.ndarray:
+    """PNG through Pillow for truncation checks; 16-bit colour through OpenCV to keep depth."""
+    import cv2
+
+    img.load()
+    if img.info.get("bits", 8) <= 8 and img.mode not in ("I;16", "I;16B", "I"):
+        return _pil_to_array(img, name=name)
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    if arr is None:
+        raise ImageDecodeError(f"{name}: corrupt or truncated PNG file")
+    if arr.ndim == 3:
+        arr = arr[:, :, 2::-1] if arr.shape[2] >= 3 else arr
+    return arr
+
+
+def _decode_tiff(data: bytes, *, name: str) -> np.ndarray:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(_io.BytesIO(data)) as tif:
+            arr = tif.pages[0].asarray()
+    except Exception as exc:  # tifffile raises many types on corrupt input
+        raise ImageDecodeError(f"{name}: corrupt or truncated TIFF file ({_short(exc)})") from None
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise UnsupportedFormatError(f"{name}: TIFF pixel type {arr.dtype} is not supported")
+    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (1, 2, 3, 4):
+        arr = np.moveaxis(arr, 0, 2)  # planar configuration
+    return arr
+
+
+def _exif_metadata(exif: Any, *, fmt: str) -> PhotoMetadata:
+    orientation = exif.get(_EXIF_ORIENTATION)
+    try:
+        orientation = int(orientation) if orientation is not None else None
+    except (TypeError, ValueError):
+        orientation = None
+    if orientation is not None and not 1 <= orientation <= 8:
+        orientation = None
+    sub = {}
+    try:
+        sub = exif.get_ifd(_EXIF_IFD)
+    except Exception:  # malformed EXIF sub-IFD: ignore the metadata, keep the pixels
+        sub = {}
+    when = sub.get(_EXIF_DATETIME_ORIGINAL) or exif.get(_EXIF_DATETIME)
+    make = _clean_text(exif.get(_EXIF_MAKE))
+    model = _clean_text(exif.get(_EXIF_MODEL))
+    camera = " ".join(p for p in (make, model) if p) or None
+    return PhotoMetadata(
+        format=fmt,
+        capture_time=exif_datetime_to_iso(when),
+        camera_model=camera,
+        exif_orientation=orientation,
+    )
+
+
+def exif_datetime_to_iso(value: Any) -> str | None:
+    """Convert EXIF ``'YYYY:MM:DD HH:MM:SS'`` to ISO 8601, or ``None`` if malformed.
+
+    Examples
+    --------
+    >>> exif_datetime_to_iso("2026:03:01 09:30:00")
+    '2026-03-01T09:30:00'
+    >>> exif_datetime_to_iso("garbage") is None
+    True
+    """
+    import datetime as dt
+
+    text = _clean_text(value)
+    if not text:
+        return None
+    try:
+        return dt.datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S").isoformat()
+    except ValueError:
+        return None
+
+
+def _clean_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = str(value).replace("\x00", "").strip()
+    return text or None
+
+
+def _unrecognised(name: str, data: bytes) -> Exception:
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<svg")):
+        return ImageDecodeError(f"{name}: not an image (the file is HTML/XML text)")
+    try:
+        head.decode("utf-8")
+        looks_text = all(c >= 9 for c in head)
+    except UnicodeDecodeError:
+        looks_text = False
+    if looks_text:
+        return ImageDecodeError(f"{name}: not an image (the file is text)")
+    return UnsupportedFormatError(
+        f"{name}: not a recognised image format (JPEG, PNG, TIFF, BMP, WebP, HEIC, DICOM)"
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:120]
+
+
+def read_label_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a region label image: a single-channel PNG/TIFF, 0 = outside, 1..N = regions.
+
+    A colour image whose three channels are equal is accepted as gray.
+
+    Returns
+    -------
+    ndarray of int32, shape (H, W)
+    """
+    from PIL import Image
+
+    data = read_file_bytes(path)
+    name = str(path)
+    fmt = sniff_format(data[:132])
+    if fmt not in ("PNG", "TIFF", "BMP"):
+        raise UnsupportedFormatError(f"{name}: a label image must be PNG, TIFF or BMP")
+    if fmt == "TIFF":
+        arr = _decode_tiff(data, name=name)
+    else:
+        try:
+            img = Image.open(_io.BytesIO(data))
+            img.load()
+        except Exception as exc:  # Pillow raises many types on corrupt input
+            raise ImageDecodeError(f"{name}: corrupt label image ({_short(exc)})") from None
+        arr = np.asarray(img if img.mode in ("L", "I", "I;16", "P", "RGB", "RGBA", "LA") else img.convert("L"))
+    if arr.ndim == 3:
+        rgb = arr[:, :, :3] if arr.shape[2] >= 3 else arr[:, :, :1]
+        if not np.all(rgb == rgb[:, :, :1]):
+            raise ImageDecodeError(f"{name}: a label image must be single-channel (gray levels = labels)")
+        arr = rgb[:, :, 0]
+    return arr.astype(np.int32)

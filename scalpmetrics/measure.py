@@ -1,0 +1,107 @@
+"""Per-region figures from a hair mask and traced hairs.
+
+A hair belongs to the region that contains its counting point
+(``Hair.emergence_xy_px``); only hairs with ``counted=True`` count. Coverage
+is the mean of the hair-coverage map over the region's pixels (the share of
+the region that hair covers, area-weighted when the map is fractional).
+Everything that needs a physical scale is ``None`` when the photo is
+uncalibrated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from scalpmetrics.types import Calibration, Hair, Region, RegionMetrics
+
+MM2_PER_CM2 = 100.0
+UM_PER_MM = 1000.0
+
+
+def hairs_in_region(hairs: Sequence[Hair], region: Region) -> list[Hair]:
+    """The counted hairs whose counting point lies inside ``region``."""
+    h, w = region.mask.shape
+    out = []
+    for hair in hairs:
+        if not hair.counted:
+            continue
+        col = int(np.floor(hair.emergence_xy_px[0]))
+        row = int(np.floor(hair.emergence_xy_px[1]))
+        if 0 <= row < h and 0 <= col < w and region.mask[row, col]:
+            out.append(hair)
+    return out
+
+
+def measure_region(
+    region: Region,
+    hairs: Sequence[Hair],
+    coverage_map: np.ndarray,
+    *,
+    calibration: Calibration,
+) -> RegionMetrics:
+    """Measure one region.
+
+    Parameters
+    ----------
+    region : Region
+        Its mask must have the photo's shape.
+    hairs : sequence of Hair
+        All traced hairs of the photo.
+    coverage_map : ndarray, shape (H, W)
+        Hair coverage per pixel: bool mask or float fraction in [0, 1].
+    calibration : Calibration
+        The photo's scale.
+
+    Returns
+    -------
+    RegionMetrics
+    """
+    area_px = int(region.mask.sum())
+    inside = hairs_in_region(hairs, region)
+    count = len(inside)
+    coverage = float(np.mean(coverage_map[region.mask], dtype=np.float64)) if area_px else None
+    units = {h.unit_id for h in inside if h.unit_id >= 0}
+    n_units = len(units) + sum(1 for h in inside if h.unit_id < 0)
+
+    area_cm2 = density = terminal = vellus = vellus_frac = mean_w = cum = None
+    mm2_per_px = calibration.mm2_per_px
+    if mm2_per_px is not None:
+        area_cm2 = area_px * mm2_per_px / MM2_PER_CM2
+        widths_um = np.array([h.width_um for h in inside if h.width_um is not None], dtype=float)
+        terminal = sum(1 for h in inside if h.is_terminal)
+        vellus = count - terminal
+        vellus_frac = vellus / count if count else None
+        mean_w = float(widths_um.mean()) if widths_um.size else None
+        if area_cm2 > 0:
+            density = count / area_cm2
+            cum = float(widths_um.sum() / UM_PER_MM / area_cm2)
+    return RegionMetrics(
+        name=region.name,
+        area_px=area_px,
+        area_cm2=area_cm2,
+        hair_count=count,
+        density_per_cm2=density,
+        terminal_count=terminal,
+        vellus_count=vellus,
+        vellus_fraction=vellus_frac,
+        mean_shaft_width_um=mean_w,
+        cumulative_thickness_mm_per_cm2=cum,
+        coverage_fraction=coverage,
+        follicular_unit_count=n_units,
+        mean_hairs_per_unit=count / n_units if n_units else None,
+    )
+
+
+def measure_regions(
+    regions: Sequence[Region],
+    hairs: Sequence[Hair],
+    coverage_map: np.ndarray,
+    *,
+    calibration: Calibration,
+) -> tuple[RegionMetrics, ...]:
+    """:func:`measure_region` for each region, in order."""
+    return tuple(
+        measure_region(r, hairs, coverage_map, calibration=calibration) for r in regions
+    )

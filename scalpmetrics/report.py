@@ -1,0 +1,174 @@
+"""Writers: JSON, PNG masks and overlays, the plain-text summary.
+
+Every file is written atomically: to a temporary file in the target folder,
+flushed to disk, then renamed over the target. A reader never sees a partial
+file, and an interrupted run leaves no truncated output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scalpmetrics.errors import InputFileError
+from scalpmetrics.types import Analysis, Hair
+
+#: Overlay colours (RGB).
+HAIR_TINT_RGB = (0, 200, 255)
+COUNTED_RGB = (40, 230, 40)
+NOT_COUNTED_RGB = (255, 60, 60)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputFileError(f"{target}: output folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write UTF-8 text atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def to_json(record: dict[str, Any]) -> str:
+    """Serialise a result record as strict JSON (no NaN or Infinity)."""
+    return json.dumps(record, indent=2, allow_nan=False, default=_json_default) + "\n"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of a (H, W) gray or (H, W, 3) RGB ``uint8``/``uint16`` image."""
+    import cv2
+
+    arr = image if image.ndim == 2 else image[:, :, ::-1]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(arr))
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def write_mask_png(path: str | os.PathLike[str], mask: np.ndarray) -> None:
+    """Write a hair mask as an 8-bit PNG, 255 = hair, 0 = scalp."""
+    atomic_write_bytes(path, encode_png(np.where(mask, 255, 0).astype(np.uint8)))
+
+
+def to_display_rgb8(pixels: np.ndarray) -> np.ndarray:
+    """8-bit RGB copy of a photo's pixels for display."""
+    if pixels.dtype == np.uint8:
+        return pixels.copy()
+    return (pixels.astype(np.float32) / 257.0).round().clip(0, 255).astype(np.uint8)
+
+
+def render_overlay(
+    pixels: np.ndarray, mask: np.ndarray, hairs: Sequence[Hair], *, alpha: float = 0.45
+) -> np.ndarray:
+    """Draw the hair mask and traced hairs over the photo.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W, 3)
+        The photo, RGB.
+    mask : ndarray of bool, shape (H, W)
+        Hair mask, tinted in ``HAIR_TINT_RGB``.
+    hairs : sequence of Hair
+        Each drawn as a line from counting point to tip; the counting point is
+        a green dot for counted hairs, red for uncounted ones.
+    alpha : float
+        Opacity of the tint.
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), uint8
+        A new image; the inputs are not modified.
+    """
+    import cv2
+
+    out = to_display_rgb8(pixels).astype(np.float32)
+    tint = np.array(HAIR_TINT_RGB, np.float32)
+    out[mask] = (1 - alpha) * out[mask] + alpha * tint
+    out = out.round().astype(np.uint8)
+    radius = max(2, round(min(out.shape[:2]) / 250))
+    thickness = max(1, radius // 2)
+    for hair in hairs:
+        colour = COUNTED_RGB if hair.counted else NOT_COUNTED_RGB
+        p0 = tuple(int(round(v)) for v in hair.emergence_xy_px)
+        p1 = tuple(int(round(v)) for v in hair.tip_xy_px)
+        cv2.line(out, p0, p1, colour, thickness, cv2.LINE_AA)
+        cv2.circle(out, p0, radius, colour, -1, cv2.LINE_AA)
+    return out
+
+
+def write_overlay_png(
+    path: str | os.PathLike[str], pixels: np.ndarray, analysis: Analysis
+) -> None:
+    """Write the photo with its hair mask and traced hairs drawn on it."""
+    assert analysis.hair_mask is not None, "analysis carries no hair mask"
+    atomic_write_bytes(path, encode_png(render_overlay(pixels, analysis.hair_mask, analysis.hairs)))
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def format_summary(analysis: Analysis) -> str:
+    """A short human-readable table of one analysis."""
+    cal = analysis.calibration
+    head = [
+        f"photo      {analysis.image.path or '(array)'}  "
+        f"{analysis.image.width_px}x{analysis.image.height_px} px",
+        "scale      "
+        + (f"{cal.px_per_mm:.1f} px/mm ({cal.source})" if cal.px_per_mm else "unknown"),
+    ]
+    cols = ("region", "area cm2", "hairs", "per cm2", "terminal", "vellus",
+            "width um", "coverage")
+    rows = [cols]
+    for r in analysis.regions:
+        rows.append((
+            r.name, _fmt(r.area_cm2, 3), str(r.hair_count), _fmt(r.density_per_cm2),
+            _fmt(r.terminal_count), _fmt(r.vellus_count), _fmt(r.mean_shaft_width_um),
+            _fmt(r.coverage_fraction, 3),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
+    table = [
+        "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+                  for i, cell in enumerate(row))
+        for row in rows
+    ]
+    flags = [f"flag       {f.name}: {f.message}" for f in analysis.flags]
+    return "\n".join(head + [""] + table + ([""] + flags if flags else [])) + "\n"
