@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from scalpmetrics_cli.analyze_cmd import analyze_command
+from scalpmetrics_cli.params_cmd import params_command
 
 EXIT_INPUT = 1
 EXIT_INTERNAL = 3
@@ -60,3 +61,4 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 main.add_command(analyze_command)
+main.add_command(params_command)

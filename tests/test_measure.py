@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from scalpmetrics.measure import measure_region, measure_regions
+from scalpmetrics.regions import build_regions
+from scalpmetrics.types import Calibration, Hair
+
+
+def _hair(i, x, y, width_um, counted=True, unit=-1):
+    return Hair(i, (x, y), (x + 5, y), 50.0, width_um / 10 if width_um else 3.0, width_um,
+                None if width_um is None else width_um >= 40, counted, unit)
+
+
+HAIRS = (
+    _hair(0, 10.5, 10.5, 80.0, unit=0),
+    _hair(1, 12.0, 11.0, 70.0, unit=0),
+    _hair(2, 150.0, 80.0, 30.0, unit=1),
+    _hair(3, 160.0, 20.0, 90.0, counted=False),
+)
+
+
+def test_whole_region_figures_with_calibration():
+    shape = (100, 200)
+    cov = np.zeros(shape)
+    cov[:, :50] = 0.5  # a quarter of the area half covered
+    region = build_regions(shape)[0]
+    m = measure_region(region, HAIRS, cov, calibration=Calibration(100.0, "argument"))
+    # 100 px/mm -> 2 mm x 1 mm = 0.02 cm2
+    assert m.area_cm2 == pytest.approx(0.02)
+    assert m.hair_count == 3
+    assert m.density_per_cm2 == pytest.approx(150.0)
+    assert (m.terminal_count, m.vellus_count) == (2, 1)
+    assert m.vellus_fraction == pytest.approx(1 / 3)
+    assert m.mean_shaft_width_um == pytest.approx(60.0)
+    assert m.cumulative_thickness_mm_per_cm2 == pytest.approx(0.180 / 0.02)
+    assert m.coverage_fraction == pytest.approx(0.125)
+    assert m.follicular_unit_count == 2
+    assert m.mean_hairs_per_unit == pytest.approx(1.5)
+
+
+def test_uncalibrated_figures_are_none_but_counts_and_coverage_remain():
+    shape = (100, 200)
+    region = build_regions(shape)[0]
+    m = measure_region(region, HAIRS, np.zeros(shape, bool), calibration=Calibration())
+    assert m.hair_count == 3 and m.coverage_fraction == 0.0
+    for name in ("area_cm2", "density_per_cm2", "terminal_count", "vellus_fraction",
+                 "mean_shaft_width_um", "cumulative_thickness_mm_per_cm2"):
+        assert getattr(m, name) is None, name
+
+
+def test_hairs_are_assigned_by_counting_point_with_row_col_order():
+    shape = (100, 200)
+    regions = build_regions(shape, grid="grid:1x2")
+    ms = measure_regions(regions, HAIRS, np.zeros(shape), calibration=Calibration(100.0))
+    left, right = ms[1], ms[2]
+    assert (left.hair_count, right.hair_count) == (2, 1)
+    assert left.area_px + right.area_px == 100 * 200
+
+
+def test_empty_region_has_typed_nulls():
+    shape = (10, 10)
+    region = build_regions(shape)[0]
+    m = measure_region(region, (), np.zeros(shape), calibration=Calibration(100.0))
+    assert m.hair_count == 0 and m.density_per_cm2 == 0.0
+    assert m.vellus_fraction is None and m.mean_shaft_width_um is None
+    assert m.mean_hairs_per_unit is None
