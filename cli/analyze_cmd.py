@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from scalpmetrics_cli.options import build_params, calibration_options, params_options
 
 
+def _parse_marker(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """``DICT:ID:SIDE_MM`` -> MarkerSpec; a malformed value is a usage error."""
+    if value is None:
+        return None
+    from scalpmetrics.errors import ParameterError
+    from scalpmetrics.marker import parse_marker_spec
+
+    try:
+        return parse_marker_spec(value)
+    except ParameterError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.command("analyze")
 @click.argument("photo", type=click.Path(dir_okay=True, allow_dash=False))
 @calibration_options
+@click.option("--marker", default=None, metavar="DICT:ID:SIDE_MM", callback=_parse_marker,
+              help="A square marker in view (for example DICT_4X4_50:7:5.0): its scale is "
+                   "the calibration unless --px-per-mm/--field-width-mm is given; its area "
+                   "is left out of the analysis.")
 @click.option("--regions", "grid", default=None, metavar="grid:RxC",
               help="Also measure an R x C grid of equal cells.")
 @click.option("--regions-mask", type=click.Path(), default=None, metavar="PNG",
@@ -24,6 +43,7 @@ def analyze_command(
     photo: str,
     px_per_mm: float | None,
     field_width_mm: float | None,
+    marker: Any,
     grid: str | None,
     regions_mask: str | None,
     as_json: bool,
@@ -46,7 +66,7 @@ def analyze_command(
     loaded = load_photo(photo, params=params.load)
     labels = read_label_image(regions_mask) if regions_mask else None
     result = analyze(
-        loaded, px_per_mm=px_per_mm, field_width_mm=field_width_mm,
+        loaded, px_per_mm=px_per_mm, field_width_mm=field_width_mm, marker=marker,
         grid=grid, region_labels=labels, params=params,
     )
     if mask_out:

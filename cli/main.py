@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from scalpmetrics_cli.analyze_cmd import analyze_command
+from scalpmetrics_cli.batch_cmd import batch_command
 from scalpmetrics_cli.params_cmd import params_command
 
 EXIT_INPUT = 1
@@ -66,4 +67,9 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 main.add_command(analyze_command)
+main.add_command(batch_command)
 main.add_command(params_command)
+
+
+if __name__ == "__main__":
+    main(prog_name="scalpmetrics")

@@ -1,7 +1,8 @@
-"""Pixel scale (px/mm) from an argument, the photo's field width, or the file.
+"""Pixel scale (px/mm) from an argument, the photo's field width, a marker, or the file.
 
 Precedence: an explicit ``px_per_mm`` argument, then ``field_width_mm``, then
-what the loader found in the file (DICOM ``PixelSpacing``) or a scale marker.
+a scale marker found in view (see ``marker``), then what the loader found in
+the file (DICOM ``PixelSpacing``).
 Every value is checked to be finite, positive and within the plausible range
 of :class:`~scalpmetrics.params.CalibrationParams`; an implausible value is an
 error, never silently replaced.
@@ -32,7 +33,7 @@ def check_px_per_mm(
     """
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # overflow: an int beyond float range
         raise CalibrationError(f"{what} must be a number, got {value!r}") from None
     if not math.isfinite(v):
         raise CalibrationError(f"{what} must be a finite number, got {value!r}")
@@ -51,6 +52,7 @@ def resolve_calibration(
     *,
     px_per_mm: float | None = None,
     field_width_mm: float | None = None,
+    marker_px_per_mm: float | None = None,
     params: CalibrationParams = CalibrationParams(),
 ) -> Calibration:
     """Decide the pixel scale of ``photo``.
@@ -64,6 +66,8 @@ def resolve_calibration(
         Pixels per millimetre on the scalp.
     field_width_mm : float, optional
         Width of the photo's field of view on the scalp, in millimetres.
+    marker_px_per_mm : float, optional
+        Scale measured on a marker in view (source ``'marker'``).
     params : CalibrationParams
         The plausible range.
 
@@ -89,6 +93,10 @@ def resolve_calibration(
             scale, params=params, what=f"field_width_mm = {width:g} mm gives a scale that"
         )
         return Calibration(scale, "field_width")
+    if marker_px_per_mm is not None:
+        return Calibration(
+            check_px_per_mm(marker_px_per_mm, params=params, what="marker px_per_mm"), "marker"
+        )
     if photo.calibration.px_per_mm is not None:
         source: CalibrationSource = photo.calibration.source or "metadata"
         return Calibration(
@@ -101,7 +109,7 @@ def resolve_calibration(
 def _finite_positive(value: float, what: str) -> float:
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # overflow: an int beyond float range
         raise CalibrationError(f"{what} must be a number, got {value!r}") from None
     if not math.isfinite(v) or v <= 0:
         raise CalibrationError(f"{what} must be a finite positive number, got {value!r}")

@@ -48,12 +48,26 @@ class RegionError(ScalpmetricsError):
     """A region specification (grid, label image, polygon) is invalid."""
 
 
+class HeadNotFoundError(ScalpmetricsError):
+    """No head outline, or no usable scalp, could be found in a global-view photo."""
+
+
 class RegistrationError(ScalpmetricsError):
     """A follow-up photo could not be registered to the baseline."""
 
 
+class ComparisonError(ScalpmetricsError):
+    """Photos cannot be compared: fewer than two, dates that do not parse or do not
+    match the photos, or no area that every photo shows."""
+
+
 class ManifestError(ScalpmetricsError):
     """A batch manifest is malformed (missing columns, empty, unreadable)."""
+
+
+class BatchError(ScalpmetricsError):
+    """A batch run cannot start or resume: an earlier run's journal or table is in
+    the way, the settings differ from the run being resumed, or the output is unusable."""
 
 
 class MissingExtraError(ScalpmetricsError):

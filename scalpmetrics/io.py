@@ -42,8 +42,11 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"BM", "BMP"),
     (128, b"DICM", "DICOM"),
 )
+#: Bytes read first: enough to recognise every format and to tell text from binary.
+_HEAD_BYTES = 512
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
 
+_PNG_IHDR_BIT_DEPTH = 24
 _EXIF_ORIENTATION = 0x0112
 _EXIF_MAKE = 0x010F
 _EXIF_MODEL = 0x0110
@@ -83,8 +86,9 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
-def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
-    """Read a whole input file, turning every OS failure into :class:`InputFileError`."""
+def read_file_bytes(path: str | os.PathLike[str], *, max_bytes: int = -1) -> bytes:
+    """Read an input file (its first ``max_bytes`` when given), turning every OS
+    failure into :class:`InputFileError`."""
     p = Path(path)
     try:
         st = p.stat()
@@ -100,7 +104,7 @@ def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
         raise InputFileError(f"{p}: not a regular file")
     try:
         with open(p, "rb") as fh:
-            data = fh.read()
+            data = fh.read(max_bytes)
     except OSError as exc:
         raise InputFileError(f"{p}: cannot read ({exc.strerror})") from None
     if st.st_size == 0 or not data:
@@ -142,11 +146,12 @@ def load_photo(
     ImageTooSmallError
         Shorter side below ``params.min_side_px``.
     """
-    data = read_file_bytes(path)
     name = str(path)
-    fmt = sniff_format(data[:132])
+    head = read_file_bytes(path, max_bytes=_HEAD_BYTES)  # refuse a non-image before reading it all
+    fmt = sniff_format(head)
     if fmt is None:
-        raise _unrecognised(name, data)
+        raise _unrecognised(name, head)
+    data = read_file_bytes(path)
     if fmt == "HEIF":
         from scalpmetrics import formats
 
@@ -244,7 +249,7 @@ def apply_orientation(arr: np.ndarray, orientation: int | None) -> np.ndarray:
         4: lambda a: a[::-1, :],
         5: lambda a: np.swapaxes(a, 0, 1),
         6: lambda a: np.rot90(a, k=-1),
-        7: lambda a: np.rot90(a, k=1)[::-1, :],
+        7: lambda a: np.rot90(a, k=-1)[::-1, :],
         8: lambda a: np.rot90(a, k=1),
     }
     op = ops.get(int(orientation))
@@ -266,7 +271,7 @@ def decode_image_bytes(
             exif = img.getexif()
             meta = _exif_metadata(exif, fmt=fmt)
             if fmt == "TIFF":
-                pixels = _decode_tiff(data, name=name)
+                pixels = _decode_tiff(data, name=name, params=params)
             elif fmt == "PNG":
                 pixels = _decode_png(img, data, name=name)
             else:
@@ -275,7 +280,11 @@ def decode_image_bytes(
     except Image.DecompressionBombError:
         raise ImageTooLargeError(f"{name}: image dimensions are implausibly large") from None
     except UnidentifiedImageError:
-        raise ImageDecodeError(f"{name}: corrupt {fmt} file (cannot identify image)") from None
+        if fmt != "TIFF":
+            raise ImageDecodeError(f"{name}: corrupt {fmt} file (cannot identify image)") from None
+        # Pillow opens only some TIFF layouts (not float or many-channel ones): tifffile
+        # decodes the rest or says why it cannot; their EXIF is not read
+        pixels, meta = _decode_tiff(data, name=name, params=params), PhotoMetadata(format=fmt)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageDecodeError(f"{name}: corrupt or truncated {fmt} file ({_short(exc)})") from None
     pixels = apply_orientation(to_rgb(pixels, name=name), meta.exif_orientation)
@@ -305,7 +314,9 @@ def _decode_png(img: Any, data: bytes, *, name: str) -> np.ndarray:
     import cv2
 
     img.load()
-    if img.info.get("bits", 8) <= 8 and img.mode not in ("I;16", "I;16B", "I"):
+    # Pillow reduces 16-bit colour PNG to 8 bits: read the depth from the IHDR chunk
+    # (byte 24 of the file: signature 8 + length 4 + type 4 + width 4 + height 4).
+    if data[_PNG_IHDR_BIT_DEPTH] <= 8:
         return _pil_to_array(img, name=name)
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if arr is None:
@@ -315,12 +326,17 @@ def _decode_png(img: Any, data: bytes, *, name: str) -> np.ndarray:
     return arr
 
 
-def _decode_tiff(data: bytes, *, name: str) -> np.ndarray:
+def _decode_tiff(data: bytes, *, name: str, params: LoadParams) -> np.ndarray:
+    """First page of a TIFF; its size is checked before its pixels are decoded."""
     import tifffile
 
     try:
         with tifffile.TiffFile(_io.BytesIO(data)) as tif:
-            arr = tif.pages[0].asarray()
+            page = tif.pages[0]
+            check_size(page.imagelength, page.imagewidth, name=name, params=params)
+            arr = page.asarray()
+    except (ImageTooLargeError, ImageTooSmallError):
+        raise
     except Exception as exc:  # tifffile raises many types on corrupt input
         raise ImageDecodeError(f"{name}: corrupt or truncated TIFF file ({_short(exc)})") from None
     if arr.dtype == np.bool_:
@@ -424,12 +440,16 @@ def read_label_image(path: str | os.PathLike[str]) -> np.ndarray:
     fmt = sniff_format(data[:132])
     if fmt not in ("PNG", "TIFF", "BMP"):
         raise UnsupportedFormatError(f"{name}: a label image must be PNG, TIFF or BMP")
+    limits = LoadParams(min_side_px=1)
     if fmt == "TIFF":
-        arr = _decode_tiff(data, name=name)
+        arr = _decode_tiff(data, name=name, params=limits)
     else:
         try:
             img = Image.open(_io.BytesIO(data))
+            check_size(img.size[1], img.size[0], name=name, params=limits)
             img.load()
+        except ImageTooLargeError:
+            raise
         except Exception as exc:  # Pillow raises many types on corrupt input
             raise ImageDecodeError(f"{name}: corrupt label image ({_short(exc)})") from None
         arr = np.asarray(img if img.mode in ("L", "I", "I;16", "P", "RGB", "RGBA", "LA") else img.convert("L"))

@@ -45,9 +45,9 @@ def _validate(obj: Any, prefix: str) -> None:
         if expected in (int, float):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ParameterError(f"parameter {name!r} must be a number, got {value!r}")
-            if expected is int and not float(value).is_integer():
+            if expected is int and isinstance(value, float) and not value.is_integer():
                 raise ParameterError(f"parameter {name!r} must be a whole number, got {value!r}")
-            if not math.isfinite(value):
+            if isinstance(value, float) and not math.isfinite(value):  # an int may exceed float
                 raise ParameterError(f"parameter {name!r} must be finite, got {value!r}")
             lo, hi = f.metadata.get("min"), f.metadata.get("max")
             if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -68,6 +68,11 @@ class LoadParams:
         "refuse images with more pixels than this (decompression-bomb guard)",
     )
     min_side_px: int = _p(16, 1, 10_000, "refuse images whose shorter side is smaller")
+    max_pixel_spacing_mismatch_fraction: float = _p(
+        0.01, 0.0, 0.5,
+        "DICOM PixelSpacing whose row and column spacings differ by more than this share "
+        "is refused (non-square pixels), fraction",
+    )
 
     def __post_init__(self) -> None:
         _validate(self, "load")
@@ -98,13 +103,20 @@ class NormalizeParams:
         0.15, 0.01, 1.0,
         "Gaussian scale of the illumination estimate when uncalibrated, fraction of the shorter side",
     )
-    background_grid_px: float = _p(
-        4.0, 1.0, 64.0,
-        "the skin estimate is computed on a copy reduced to this many px per Gaussian scale, px",
+    mode_bins: int = _p(
+        48, 8, 1024, "log-luminance histogram bins used to find the commonest (skin) shade, count"
     )
-    background_outlier_log: float = _p(
-        0.15, 0.01, 5.0,
-        "pixels whose |log| ratio to the median skin estimate exceeds this are left out, log units",
+    mode_samples_per_tile: int = _p(
+        1600, 16, 1_000_000, "pixels sampled per tile when finding the skin shade, px"
+    )
+    background_samples_per_sigma: float = _p(
+        8.0, 1.0, 100.0, "the skin estimate samples the photo this many times per Gaussian scale, count"
+    )
+    skin_tolerance_log: float = _p(
+        0.2, 0.01, 5.0, "pixels within this |log| ratio of the rough skin colour are skin, log units"
+    )
+    min_skin_weight_fraction: float = _p(
+        0.02, 0.0, 1.0, "below this local share of skin pixels the rough estimate is used, fraction"
     )
 
     def __post_init__(self) -> None:
@@ -113,12 +125,33 @@ class NormalizeParams:
 
 @dataclass(frozen=True)
 class SegmentParams:
-    """Hair/scalp separation (see ``segment``)."""
+    """Hair/scalp separation (see ``segment`` and ``docs/methods.md``)."""
 
-    max_shaft_width_um: float = _p(
-        200.0, 20.0, 1000.0, "widest shaft the detector looks for, um"
+    mask_threshold_fraction: float = _p(
+        0.5, 0.05, 0.95, "a pixel is hair when more than this share of it is covered, fraction"
     )
-    min_object_area_px: int = _p(12, 0, 100_000, "mask components smaller than this are dropped")
+    min_object_area_um2: float = _p(
+        400.0, 0.0, 1e6, "mask pieces smaller than this are dropped, um2"
+    )
+    typical_shaft_width_um: float = _p(
+        70.0, 5.0, 300.0,
+        "assumed median shaft width when estimating an internal scale for uncalibrated photos, um",
+    )
+    uncalibrated_field_mm: float = _p(
+        10.0, 0.1, 1000.0, "first-pass assumption of the image width for uncalibrated photos, mm"
+    )
+    min_pixels_for_scale: int = _p(
+        200, 1, 10_000_000, "hair pixels needed to estimate the scale of an uncalibrated photo, px"
+    )
+    pyramid_min_sigma_px: float = _p(
+        4.0, 1.0, 64.0, "Gaussian scales above this are computed on a reduced copy, px"
+    )
+    statistics_sample_px: int = _p(
+        200_000, 1000, 100_000_000, "pixels sampled to locate the skin colour and noise, px"
+    )
+    predict_chunk_px: int = _p(
+        65_536, 1024, 100_000_000, "pixels classified per block (memory use), px"
+    )
 
     def __post_init__(self) -> None:
         _validate(self, "segment")
@@ -126,18 +159,328 @@ class SegmentParams:
 
 @dataclass(frozen=True)
 class TraceParams:
-    """Splitting the mask into shafts and classifying them (see ``trace``)."""
+    """Splitting the mask into shafts and classifying them (see ``trace`` and ``docs/methods.md``)."""
 
     vellus_cutoff_um: float = _p(40.0, 1.0, 200.0, "shafts thinner than this are vellus, um")
     min_shaft_length_um: float = _p(
-        150.0, 0.0, 10_000.0, "shorter visible segments are not counted as hairs, um"
+        150.0, 0.0, 10_000.0, "shorter visible shafts are not counted as hairs, um"
     )
     follicular_unit_radius_um: float = _p(
         250.0, 0.0, 5000.0, "hairs emerging closer than this form one follicular unit, um"
     )
+    typical_shaft_width_um: float = _p(
+        60.0, 5.0, 300.0,
+        "assumed median shaft width that sets length limits on uncalibrated photos, um",
+    )
+    max_bend_deg: float = _p(
+        40.0, 0.0, 90.0, "largest bend of one shaft through a junction or corner, degrees"
+    )
+    simplify_rounds: int = _p(3, 0, 20, "rounds of junction merging and spur pruning, count")
+    bridge_merge_widths: float = _p(
+        1.5, 0.0, 10.0, "junctions joined by a centreline shorter than this merge, in shaft widths"
+    )
+    spur_prune_widths: float = _p(
+        1.0, 0.0, 10.0, "free branches shorter than this off a junction are pruned, in shaft widths"
+    )
+    direction_skip_widths: float = _p(
+        0.75, 0.0, 10.0, "an end's direction is measured from this far past a junction, in shaft widths"
+    )
+    direction_span_widths: float = _p(
+        2.0, 0.5, 20.0, "an end's direction is measured over this length, in shaft widths"
+    )
+    min_corner_span_px: float = _p(
+        4.0, 1.0, 100.0, "shortest arm over which a corner's turn is measured, px"
+    )
+    width_sample_step_px: float = _p(2.0, 0.5, 100.0, "spacing of width profiles along a shaft, px")
+    profile_step_px: float = _p(0.5, 0.1, 2.0, "sample spacing along a width profile, px")
+    profile_reach_widths: float = _p(
+        1.0, 0.5, 5.0, "half-length of a width profile, in the widest shaft's widths"
+    )
+    profile_stop_fraction: float = _p(
+        0.02, 0.0, 0.5, "a width profile ends where the hair fraction falls below this, fraction"
+    )
+    profile_rise_fraction: float = _p(
+        0.2, 0.0, 1.0, "a width profile ends where the fraction rises this much again (a neighbour), fraction"
+    )
+    end_exclusion_widths: float = _p(
+        1.0, 0.0, 10.0, "width profiles skip this much of each end, in shaft widths"
+    )
+    border_margin_widths: float = _p(
+        0.75, 0.0, 10.0, "an end this close to the image edge is cut by the border, in shaft widths"
+    )
+    min_shaft_width_um: float = _p(
+        8.0, 0.0, 200.0, "traced lines thinner than this are not hairs (drawn lines, scratches), um"
+    )
+    cue_length_um: float = _p(
+        150.0, 1.0, 5000.0, "how far beyond a shaft end the skin is sampled for an opening, um"
+    )
+    cue_samples_along: int = _p(8, 2, 100, "samples along the axis beyond each end, count")
+    emergence_cue_log: float = _p(
+        0.06, 0.0, 5.0,
+        "skin beyond an end darker than this (log luminance) marks a follicular opening, log units",
+    )
 
     def __post_init__(self) -> None:
         _validate(self, "trace")
+
+
+REGISTRATION_MODELS = ("similarity", "affine", "homography")
+
+
+@dataclass(frozen=True)
+class RegisterParams:
+    """Aligning a follow-up photo to the baseline (see ``register`` and ``docs/compare.md``)."""
+
+    model: str = _p("similarity", doc="transform model: similarity, affine or homography")
+    feature_max_side_px: int = _p(
+        1024, 200, 20_000, "matching runs on a copy reduced to this longer side, px"
+    )
+    max_features: int = _p(3000, 50, 100_000, "most keypoints kept per photo")
+    feature_contrast_threshold: float = _p(
+        0.005, 0.0, 1.0,
+        "SIFT contrast threshold; low because skin texture is faint (the strongest are kept)",
+    )
+    match_ratio: float = _p(
+        0.8, 0.3, 1.0, "a match must be this much closer than the second best (ratio test)"
+    )
+    ransac_threshold_px: float = _p(
+        3.0, 0.1, 100.0, "a match within this distance of the fit is an inlier, full-resolution px"
+    )
+    hair_margin_px: int = _p(
+        2, 0, 50, "hair masks are grown by this before hairs are painted out, reduced-copy px"
+    )
+    min_inliers: int = _p(20, 4, 100_000, "fewer inlier matches than this fails registration")
+    min_inlier_ratio: float = _p(
+        0.1, 0.0, 1.0, "a smaller share of inliers among matches fails registration, fraction"
+    )
+    max_scale_change_fraction: float = _p(
+        0.25, 0.0, 10.0, "a larger |scale - 1| between the photos fails registration, fraction"
+    )
+    max_anisotropy_fraction: float = _p(
+        0.05, 0.0, 10.0, "larger stretch or shear (singular-value ratio - 1) fails registration"
+    )
+    min_correlation: float = _p(
+        0.3, -1.0, 1.0,
+        "a lower correlation of the aligned hair-free images fails registration",
+    )
+    max_residual_px: float = _p(
+        3.0, 0.01, 1000.0,
+        "a larger median inlier residual fails registration, baseline px",
+    )
+    min_overlap_fraction: float = _p(
+        0.25, 0.0, 1.0, "a smaller share of the baseline seen in the follow-up fails, fraction"
+    )
+
+    def __post_init__(self) -> None:
+        _validate(self, "register")
+        if self.model not in REGISTRATION_MODELS:
+            raise ParameterError(
+                f"parameter 'register.model' must be one of {', '.join(REGISTRATION_MODELS)}, "
+                f"got {self.model!r}"
+            )
+
+
+@dataclass(frozen=True)
+class CompareParams:
+    """Changes between visits (see ``compare``, ``match`` and ``docs/compare.md``).
+
+    The ``repeat_sem_*`` figures are the standard error of one capture,
+    measured on phantom repeat captures (courses with no biological change,
+    camera pose, lighting and blur varied) by
+    ``python benchmarks/compare_accuracy.py --repeatability``; set them from
+    your own repeat captures when you have them.
+    """
+
+    common_margin_um: float = _p(
+        150.0, 0.0, 10_000.0, "the common area keeps this far from every photo's edge, um"
+    )
+    common_margin_px: float = _p(
+        10.0, 0.0, 10_000.0, "the same for uncalibrated photos, baseline px"
+    )
+    match_gate_um: float = _p(
+        120.0, 1.0, 10_000.0, "emergence points further apart than this are not the same hair, um"
+    )
+    match_gate_px: float = _p(8.0, 0.1, 10_000.0, "the same for uncalibrated photos, baseline px")
+    block_size_mm: float = _p(
+        1.0, 0.05, 100.0, "side of the square blocks resampled by the bootstrap, mm"
+    )
+    block_size_px: float = _p(
+        100.0, 4.0, 100_000.0, "the same for uncalibrated photos, baseline px"
+    )
+    bootstrap_samples: int = _p(1000, 50, 1_000_000, "block-bootstrap resamples")
+    seed: int = _p(0, 0, 2**32 - 1, "seed of the bootstrap's random generator")
+    scale_from_registration: bool = _p(
+        True, doc="follow-up widths use the baseline scale times the registration scale"
+    )
+    repeat_reference_hair_count: int = _p(
+        200, 1, 10_000_000,
+        "hairs in the common area of the repeat captures the repeat_sem_* figures come from; "
+        "they are scaled by sqrt(reference / baseline hairs) (counting statistics)",
+    )
+    repeat_sem_hair_count_pct: float = _p(
+        1.0, 0.0, 100.0, "standard error of one capture's hair count, percent"
+    )
+    repeat_sem_terminal_count_pct: float = _p(
+        2.0, 0.0, 100.0, "standard error of one capture's terminal count, percent"
+    )
+    repeat_sem_cumulative_thickness_pct: float = _p(
+        2.0, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
+    )
+    repeat_sem_coverage_points: float = _p(
+        0.5, 0.0, 100.0, "standard error of one capture's coverage, percentage points"
+    )
+
+    def __post_init__(self) -> None:
+        _validate(self, "compare")
+
+
+@dataclass(frozen=True)
+class MarkerParams:
+    """A square scale marker (ArUco or AprilTag) in view (see ``marker``)."""
+
+    min_side_px: float = _p(20.0, 8.0, 100_000.0, "smallest marker side looked for, px")
+    exclusion_margin_fraction: float = _p(
+        0.25, 0.0, 10.0,
+        "the marker's square grown by this share of its side, on every side, is left out "
+        "of the hair analysis, fraction",
+    )
+
+    def __post_init__(self) -> None:
+        _validate(self, "marker")
+
+
+@dataclass(frozen=True)
+class ChartParams:
+    """A 24-patch ColorChecker in view (see ``colorchart``)."""
+
+    detect: bool = _p(True, doc="look for a ColorChecker and correct colours with it when found")
+    max_fit_error_de00: float = _p(
+        6.0, 0.1, 100.0,
+        "a chart whose colour fit leaves a larger root-mean-square error is not used, "
+        "CIEDE2000 units",
+    )
+    exclusion_margin_fraction: float = _p(
+        0.05, 0.0, 1.0,
+        "the chart's outline grown by this share of its shorter side is left out of the "
+        "hair analysis, fraction",
+    )
+
+    def __post_init__(self) -> None:
+        _validate(self, "chart")
+
+
+@dataclass(frozen=True)
+class QualityParams:
+    """Thresholds of the quality flags (see ``quality`` and ``docs/inputs.md``)."""
+
+    max_blur_px: float = _p(
+        2.5, 0.1, 100.0,
+        "out_of_focus when the estimated edge blur (Gaussian sigma) exceeds this, px",
+    )
+    max_blur_um: float = _p(
+        15.0, 0.1, 1000.0,
+        "when calibrated, the blur limit is the larger of max_blur_px and this, um",
+    )
+    clip_level_fraction: float = _p(
+        0.98, 0.5, 1.0,
+        "a pixel whose luminance is at or above this share of full scale is blown out, fraction",
+    )
+    max_overexposed_fraction: float = _p(
+        0.05, 0.0, 1.0, "overexposed when more pixels than this are blown out, fraction"
+    )
+    dark_level_fraction: float = _p(
+        0.02, 0.0, 0.5,
+        "a pixel whose luminance is at or below this share of full scale is crushed black, fraction",
+    )
+    max_underexposed_fraction: float = _p(
+        0.05, 0.0, 1.0, "underexposed when more pixels than this are crushed black, fraction"
+    )
+    glare_min_level_fraction: float = _p(
+        0.9, 0.0, 1.0,
+        "a glare pixel has a channel at or above this share of full scale, fraction",
+    )
+    glare_ratio: float = _p(
+        1.25, 1.0, 100.0,
+        "a glare pixel is at least this many times brighter than the local skin, ratio",
+    )
+    glare_max_saturation: float = _p(
+        0.25, 0.0, 1.0,
+        "a glare pixel is near white: (max - min) / max of its channels at most this, fraction",
+    )
+    glare_background_window_fraction: float = _p(
+        0.1, 0.01, 1.0,
+        "window of the local skin brightness, fraction of the shorter image side",
+    )
+    glare_min_blob_um: float = _p(
+        150.0, 0.0, 10_000.0,
+        "highlights narrower than this are on hair shafts and not counted as glare, um",
+    )
+    glare_min_blob_px: int = _p(
+        9, 1, 1001,
+        "the same in px, used when uncalibrated and as the smallest width, px",
+    )
+    max_glare_fraction: float = _p(
+        0.02, 0.0, 1.0, "glare when more pixels than this are specular highlights, fraction"
+    )
+    min_contrast: float = _p(
+        0.15, 0.0, 10.0,
+        "low_contrast when the hair/scalp contrast (largest per-channel Weber contrast of "
+        "the normalised medians) is below this, ratio",
+    )
+    min_contrast_hair_px: int = _p(
+        50, 1, 1_000_000_000, "the contrast is measured only when at least this many hair pixels were found"
+    )
+
+    def __post_init__(self) -> None:
+        _validate(self, "quality")
+
+
+@dataclass(frozen=True)
+class GlobalViewParams:
+    """Global-view photographs: head finding, zone template, coverage (see ``globalview``)."""
+
+    search_side_px: int = _p(
+        360, 64, 4000, "the head is searched on a copy whose longer side is this, px"
+    )
+    work_head_radius_px: int = _p(
+        200, 32, 4000,
+        "coverage is measured on a copy reduced (area average in linear light) until the "
+        "head's mean radius is at most this, px",
+    )
+    border_fraction: float = _p(
+        0.03, 0.005, 0.25, "the backdrop is modelled from this outer band of the photo, fraction"
+    )
+    background_distance_sd: float = _p(
+        5.0, 1.0, 100.0,
+        "a pixel is subject when its colour is this many robust SDs from the backdrop model",
+    )
+    grabcut_iterations: int = _p(3, 0, 20, "GrabCut refinements of the subject mask (0 = none)")
+    ellipse_iterations: int = _p(400, 10, 100_000, "RANSAC samples of the head-ellipse fit")
+    ellipse_tolerance_fraction: float = _p(
+        0.025, 0.001, 0.5,
+        "outline points closer than this to the ellipse are inliers, fraction of the head radius",
+    )
+    ellipse_max_axis_ratio: float = _p(
+        1.9, 1.0, 5.0, "longest over shortest head-ellipse semi-axis, at most"
+    )
+    ellipse_min_inside_fraction: float = _p(
+        0.93, 0.5, 1.0, "share of a head ellipse's interior that must be subject, fraction"
+    )
+    ellipse_min_inlier_fraction: float = _p(
+        0.3, 0.0, 1.0, "the head is not found when fewer outline points fit, fraction"
+    )
+    ellipse_min_axis_ratio_for_angle: float = _p(
+        1.12, 1.0, 5.0,
+        "a rounder head ellipse is taken as upright (its axis direction is not reliable)",
+    )
+    rim_fraction: float = _p(
+        0.94, 0.5, 1.0,
+        "zones end at this normalized head radius (the outline itself is never measured)",
+    )
+    seed: int = _p(0, 0, 2**31 - 1, "seed of the robust fits and the bootstrap")
+
+    def __post_init__(self) -> None:
+        _validate(self, "globalview")
 
 
 @dataclass(frozen=True)
@@ -150,6 +493,12 @@ class Params:
     normalize: NormalizeParams = field(default_factory=NormalizeParams)
     segment: SegmentParams = field(default_factory=SegmentParams)
     trace: TraceParams = field(default_factory=TraceParams)
+    register: RegisterParams = field(default_factory=RegisterParams)
+    compare: CompareParams = field(default_factory=CompareParams)
+    marker: MarkerParams = field(default_factory=MarkerParams)
+    chart: ChartParams = field(default_factory=ChartParams)
+    quality: QualityParams = field(default_factory=QualityParams)
+    globalview: GlobalViewParams = field(default_factory=GlobalViewParams)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> "Params":

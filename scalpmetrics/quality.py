@@ -2,11 +2,27 @@
 
 Every flag has a name, a description and (where it is measured) the figure
 and threshold that raised it. Clinic software may refuse photos on any flag.
+The figures are measured on the pixels that are analysed (objects in view
+such as a marker or a colour chart are left out); :func:`measure_quality`
+returns them all, :func:`quality_flags` compares them with the thresholds of
+:class:`~scalpmetrics.params.QualityParams`. ``docs/inputs.md`` explains each.
 """
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from scalpmetrics.errors import ImageArrayError
+from scalpmetrics.params import QualityParams
 from scalpmetrics.types import Calibration, QualityFlag
+
+if TYPE_CHECKING:
+    from scalpmetrics.colorchart import ChartDetection
+    from scalpmetrics.marker import MarkerSearch
 
 #: name -> description of every flag scalpmetrics can raise.
 FLAGS: dict[str, str] = {
@@ -14,7 +30,59 @@ FLAGS: dict[str, str] = {
         "No pixel scale is known: density, widths and areas are null; "
         "coverage is still reported."
     ),
+    "out_of_focus": (
+        "The edges in the photo are blurred: the figure is the estimated edge blur "
+        "(Gaussian sigma, px); the threshold is quality.max_blur_px, or "
+        "quality.max_blur_um converted to px when that is larger."
+    ),
+    "overexposed": (
+        "Too many pixels are blown out (luminance clipped to white): the figure is their "
+        "share; the threshold is quality.max_overexposed_fraction."
+    ),
+    "underexposed": (
+        "Too many pixels are crushed black (luminance clipped to black): the figure is "
+        "their share; the threshold is quality.max_underexposed_fraction."
+    ),
+    "glare": (
+        "Specular highlights cover part of the photo and hide what lies under them: "
+        "the figure is their share; the threshold is quality.max_glare_fraction."
+    ),
+    "low_contrast": (
+        "Hair barely stands out from the scalp, so faint hairs may be missed: the "
+        "figure is the hair/scalp contrast; the threshold is quality.min_contrast."
+    ),
+    "marker_not_found": (
+        "A scale marker was asked for but the expected dictionary and id are not in "
+        "view; the calibration comes from elsewhere (or is missing)."
+    ),
+    "color_chart_rejected": (
+        "A colour chart was found but its colour fit is poor, so no chart correction "
+        "was applied: the figure is the fit error (CIEDE2000, root mean square); the "
+        "threshold is chart.max_fit_error_de00."
+    ),
+    "registration_failed": (
+        "A follow-up photo could not be aligned to the baseline (see its registration "
+        "record for the reason); it is left out of the common area and its changes "
+        "are null."
+    ),
 }
+
+#: Blur estimate: scale-space probe range (px, geometric steps per octave) and
+#: the share of the strongest edges it is measured on.
+_BLUR_MIN_SCALE_PX = 0.5
+_BLUR_MAX_SCALE_PX = 8.0
+_BLUR_STEPS_PER_OCTAVE = 3
+_BLUR_EDGE_QUANTILE = 0.98
+#: Rec. 709 luma weights of R, G, B.
+_LUMA_RGB = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+#: Hair pixels within this distance of the mask are left out of the scalp sample, px.
+_CONTRAST_GUARD_PX = 2
+
+
+def _flag(name: str, value: float | None = None, threshold: float | None = None,
+          detail: str = "") -> QualityFlag:
+    message = FLAGS[name] if not detail else f"{detail}. {FLAGS[name]}"
+    return QualityFlag(name, value=value, threshold=threshold, message=message)
 
 
 def calibration_flags(calibration: Calibration) -> list[QualityFlag]:
@@ -22,3 +90,291 @@ def calibration_flags(calibration: Calibration) -> list[QualityFlag]:
     if calibration.is_known:
         return []
     return [QualityFlag("calibration_missing", message=FLAGS["calibration_missing"])]
+
+
+def marker_flags(search: MarkerSearch | None) -> list[QualityFlag]:
+    """``marker_not_found`` when a marker was looked for and is not in view."""
+    if search is None or search.found:
+        return []
+    return [_flag("marker_not_found", detail=search.summary)]
+
+
+def chart_flags(chart: ChartDetection | None, *, max_fit_error_de00: float) -> list[QualityFlag]:
+    """``color_chart_rejected`` when a chart was found but its fit is too poor to use."""
+    if chart is None or chart.usable:
+        return []
+    return [_flag("color_chart_rejected", chart.fit_error_de00, max_fit_error_de00)]
+
+
+def _unit_float(pixels: np.ndarray) -> np.ndarray:
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ImageArrayError(f"expected RGB pixels of shape (H, W, 3), got {pixels.shape}")
+    if pixels.dtype == np.uint8:
+        return pixels.astype(np.float32) / np.float32(255.0)
+    if pixels.dtype == np.uint16:
+        return pixels.astype(np.float32) / np.float32(65535.0)
+    raise ImageArrayError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return cv2.transform(np.ascontiguousarray(rgb, dtype=np.float32), _LUMA_RGB[None, :])
+
+
+def blur_threshold_px(px_per_mm: float | None, params: QualityParams = QualityParams()) -> float:
+    """The ``out_of_focus`` limit in px: ``max_blur_px``, or ``max_blur_um`` in px if larger.
+
+    Examples
+    --------
+    >>> blur_threshold_px(None)
+    2.5
+    >>> round(blur_threshold_px(350.0), 2)   # 15 um at 350 px/mm
+    5.25
+    """
+    if px_per_mm is None:
+        return params.max_blur_px
+    return max(params.max_blur_px, params.max_blur_um * px_per_mm / 1000.0)
+
+
+def edge_blur_px(luma: np.ndarray, *, valid: np.ndarray | None = None,
+                 max_scale_px: float = _BLUR_MAX_SCALE_PX) -> float | None:
+    """Blur of the strongest edges, by scale selection (Lindeberg).
+
+    For each pixel the scale-normalised gradient ``sqrt(s) * |grad(G_s * L)|``
+    is maximal at ``s = sigma`` for a step edge blurred by a Gaussian of
+    ``sigma``. The selected scale is interpolated between probe scales and
+    its median over the strongest edges (local maxima in the top 2 % of
+    responses) is the figure. Shafts narrower than about 3 px read as sharper
+    than they are (their two edges merge).
+
+    Parameters
+    ----------
+    luma : ndarray, shape (H, W), float32
+        Luminance in [0, 1].
+    valid : ndarray of bool, shape (H, W), optional
+        Pixels that may be used.
+    max_scale_px : float
+        Largest blur measured; larger blurs read as this.
+
+    Returns
+    -------
+    float or None
+        Estimated Gaussian sigma of the edge blur, px; ``None`` when there
+        are no edges to measure.
+    """
+    n_octaves = math.log2(max(max_scale_px, 2 * _BLUR_MIN_SCALE_PX) / _BLUR_MIN_SCALE_PX)
+    steps = np.arange(0, int(math.ceil(n_octaves * _BLUR_STEPS_PER_OCTAVE)) + 1)
+    scales = _BLUR_MIN_SCALE_PX * 2.0 ** (steps / _BLUR_STEPS_PER_OCTAVE)
+    stack = np.empty((len(scales),) + luma.shape, dtype=np.float32)
+    for i, s in enumerate(scales):
+        smooth = cv2.GaussianBlur(luma, (0, 0), float(s), borderType=cv2.BORDER_REFLECT)
+        gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
+        gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
+        stack[i] = np.sqrt(gx * gx + gy * gy) * np.float32(math.sqrt(s))
+    best = stack.max(axis=0)
+    k = stack.argmax(axis=0)
+    candidates = best >= cv2.dilate(best, np.ones((3, 3), np.uint8))
+    if valid is not None:
+        guard = int(math.ceil(2 * scales[-1]))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * guard + 1, 2 * guard + 1))
+        candidates &= cv2.erode(valid.astype(np.uint8), kernel).astype(bool)
+    pool = best[candidates]
+    if pool.size == 0 or float(pool.max()) <= 0:
+        return None
+    chosen = candidates & (best >= np.quantile(pool, _BLUR_EDGE_QUANTILE)) & (best > 0)
+    rows, cols = np.nonzero(chosen)
+    kk = np.clip(k[rows, cols], 1, len(scales) - 2)
+    y0, y1, y2 = stack[kk - 1, rows, cols], stack[kk, rows, cols], stack[kk + 1, rows, cols]
+    curvature = y0 - 2 * y1 + y2
+    shift = np.where(curvature < 0, 0.5 * (y0 - y2) / np.where(curvature < 0, curvature, -1.0), 0.0)
+    log_scale = np.log2(scales[kk]) + np.clip(shift, -0.5, 0.5) / _BLUR_STEPS_PER_OCTAVE
+    return float(2.0 ** np.median(log_scale))
+
+
+def _share(hit: np.ndarray, valid: np.ndarray | None) -> float:
+    if valid is None:
+        return float(hit.mean())
+    return float(hit[valid].mean()) if valid.any() else 0.0
+
+
+def blown_out_fraction(luma: np.ndarray, *, level: float, valid: np.ndarray | None = None) -> float:
+    """Share of pixels whose luminance is at or above ``level`` (of full scale).
+
+    Clipping of one channel alone (the red of very light skin, often) is not
+    counted: dark hair stays visible on it.
+    """
+    return _share(luma >= level, valid)
+
+
+def crushed_fraction(luma: np.ndarray, *, level: float, valid: np.ndarray | None = None) -> float:
+    """Share of pixels whose luminance is at or below ``level`` (of full scale)."""
+    return _share(luma <= level, valid)
+
+
+def glare_blob_px(px_per_mm: float | None, params: QualityParams = QualityParams()) -> int:
+    """Smallest width of a glare blob, px: ``glare_min_blob_um`` converted, at least
+    ``glare_min_blob_px`` (which alone applies when uncalibrated)."""
+    if px_per_mm is None:
+        return params.glare_min_blob_px
+    return max(params.glare_min_blob_px, int(round(params.glare_min_blob_um * px_per_mm / 1000.0)))
+
+
+def glare_fraction(rgb: np.ndarray, *, px_per_mm: float | None, valid: np.ndarray | None = None,
+                   params: QualityParams = QualityParams()) -> float:
+    """Share of pixels that are specular highlights on the skin.
+
+    A highlight pixel is bright (a channel at or above
+    ``glare_min_level_fraction``), near white (``(max - min) / max`` at most
+    ``glare_max_saturation``) and at least ``glare_ratio`` times brighter
+    than the local skin (the median luminance over a window of
+    ``glare_background_window_fraction`` of the shorter side). Highlights
+    narrower than :func:`glare_blob_px` (a morphological opening removes
+    them) are light shafts or shine along a shaft, not glare.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3), float32
+        RGB in [0, 1].
+    px_per_mm : float or None
+        Scale, for the smallest blob width.
+    valid : ndarray of bool, shape (H, W), optional
+        Pixels that count.
+    params : QualityParams
+        The glare settings.
+
+    Returns
+    -------
+    float
+    """
+    luma = _luma(rgb)
+    top = rgb.max(axis=2)
+    saturation = (top - rgb.min(axis=2)) / np.maximum(top, 1e-6)
+    skin = _local_median(luma, params.glare_background_window_fraction)
+    hit = (
+        (top >= params.glare_min_level_fraction)
+        & (saturation <= params.glare_max_saturation)
+        & (luma >= params.glare_ratio * skin)
+    ).astype(np.uint8)
+    width = glare_blob_px(px_per_mm, params)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
+    blobs = cv2.morphologyEx(hit, cv2.MORPH_OPEN, disc).astype(bool)
+    return _share(blobs, valid)
+
+
+def _local_median(luma: np.ndarray, window_fraction: float) -> np.ndarray:
+    """Median luminance over a window, computed on a copy reduced to about 64 px."""
+    h, w = luma.shape
+    factor = max(1.0, min(h, w) / 64.0)
+    small = cv2.resize(luma, (max(3, round(w / factor)), max(3, round(h / factor))),
+                       interpolation=cv2.INTER_AREA)
+    k = max(3, int(round(window_fraction * min(small.shape))) | 1)
+    k = min(k, (min(small.shape) - 1) | 1)
+    u8 = np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    med = cv2.medianBlur(u8, k).astype(np.float32) / 255.0
+    return cv2.resize(med, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def hair_scalp_contrast(image: np.ndarray, hair_mask: np.ndarray, *,
+                        valid: np.ndarray | None = None, min_hair_px: int = 1) -> float | None:
+    """Hair/scalp contrast: the largest per-channel Weber contrast of the medians.
+
+    ``max_c |median(scalp_c) - median(hair_c)| / median(scalp_c)`` on the
+    normalised image, scalp being the pixels at least a few px away from the
+    mask.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float
+        The normalised photo (RGB in [0, 1]).
+    hair_mask : ndarray of bool, shape (H, W)
+        The segmented hair.
+    valid : ndarray of bool, shape (H, W), optional
+        Pixels that count.
+    min_hair_px : int
+        Fewer hair pixels than this: no figure.
+
+    Returns
+    -------
+    float or None
+        ``None`` when too little hair or scalp was found to compare.
+    """
+    ok = np.ones(hair_mask.shape, bool) if valid is None else valid
+    hair = hair_mask & ok
+    near = cv2.dilate(hair_mask.astype(np.uint8), np.ones((2 * _CONTRAST_GUARD_PX + 1,) * 2, np.uint8))
+    scalp = ~near.astype(bool) & ok
+    if hair.sum() < min_hair_px or scalp.sum() < min_hair_px:
+        return None
+    hair_med = np.median(image[hair], axis=0)
+    scalp_med = np.median(image[scalp], axis=0)
+    weber = np.abs(scalp_med - hair_med) / np.maximum(scalp_med, 1e-6)
+    return float(weber.max())
+
+
+def measure_quality(
+    pixels: np.ndarray,
+    *,
+    normalized: np.ndarray,
+    hair_mask: np.ndarray,
+    px_per_mm: float | None,
+    valid: np.ndarray | None = None,
+    params: QualityParams = QualityParams(),
+) -> dict[str, float | None]:
+    """Every quality figure of one photo.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W, 3), uint8 or uint16
+        The photo as loaded (exposure and glare are judged on it).
+    normalized : ndarray, shape (H, W, 3), float
+        The normalised photo the hair was segmented on.
+    hair_mask : ndarray of bool, shape (H, W)
+        The segmented hair.
+    px_per_mm : float or None
+        Scale, for the blur limit.
+    valid : ndarray of bool, shape (H, W), optional
+        The analysed pixels (a marker or chart left out).
+    params : QualityParams
+        Settings of the figures.
+
+    Returns
+    -------
+    dict
+        ``blur_px``, ``blur_limit_px``, ``overexposed_fraction``,
+        ``underexposed_fraction``, ``glare_fraction``, ``contrast``
+        (``None`` where not measurable).
+    """
+    rgb = _unit_float(pixels)
+    luma = _luma(rgb)
+    limit = blur_threshold_px(px_per_mm, params)
+    return {
+        "blur_px": edge_blur_px(luma, valid=valid,
+                                max_scale_px=max(_BLUR_MAX_SCALE_PX, 2 * limit)),
+        "blur_limit_px": limit,
+        "overexposed_fraction": blown_out_fraction(luma, level=params.clip_level_fraction, valid=valid),
+        "underexposed_fraction": crushed_fraction(luma, level=params.dark_level_fraction, valid=valid),
+        "glare_fraction": glare_fraction(rgb, px_per_mm=px_per_mm, valid=valid, params=params),
+        "contrast": hair_scalp_contrast(
+            normalized, hair_mask, valid=valid, min_hair_px=params.min_contrast_hair_px
+        ),
+    }
+
+
+def quality_flags(figures: dict[str, float | None], *,
+                  params: QualityParams = QualityParams()) -> list[QualityFlag]:
+    """The flags raised by the figures of :func:`measure_quality`."""
+    flags = []
+    blur, limit = figures["blur_px"], figures["blur_limit_px"]
+    if blur is not None and limit is not None and blur > limit:
+        flags.append(_flag("out_of_focus", blur, limit))
+    checks = (
+        ("overexposed", "overexposed_fraction", params.max_overexposed_fraction),
+        ("underexposed", "underexposed_fraction", params.max_underexposed_fraction),
+        ("glare", "glare_fraction", params.max_glare_fraction),
+    )
+    for name, key, threshold in checks:
+        value = figures[key]
+        if value is not None and value > threshold:
+            flags.append(_flag(name, value, threshold))
+    contrast = figures["contrast"]
+    if contrast is not None and contrast < params.min_contrast:
+        flags.append(_flag("low_contrast", contrast, params.min_contrast))
+    return flags

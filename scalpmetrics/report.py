@@ -47,8 +47,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write UTF-8 text atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    """Write UTF-8 text atomically.
+
+    A file name that is not valid UTF-8 reaches Python as text with lone
+    surrogates (one per undecodable byte); these are written as ``\\udcXX``
+    escapes, so the file stays valid UTF-8 and the bytes stay recoverable.
+    """
+    atomic_write_bytes(path, text.encode("utf-8", errors="backslashreplace"))
 
 
 def to_json(record: dict[str, Any]) -> str:
