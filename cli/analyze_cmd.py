@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from scalpmetrics_cli.options import build_params, calibration_options, params_options
+from scalpmetrics_cli.global_view import VIEW_CHOICES, run_analyze
 
 
 def _parse_marker(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -33,6 +34,11 @@ def _parse_marker(ctx: click.Context, param: click.Parameter, value: str | None)
               help="Also measure an R x C grid of equal cells.")
 @click.option("--regions-mask", type=click.Path(), default=None, metavar="PNG",
               help="Label image: 0 = outside, 1..N = regions (named label_N).")
+@click.option("--view", type=click.Choice(VIEW_CHOICES), default=None,
+              help="A standardized global photo of this view: measure coverage per zone of "
+                   "the head instead of hairs (see docs/global.md).")
+@click.option("--regions-polygons", type=click.Path(), default=None, metavar="JSON",
+              help="With --view: clinic regions as named polygons (see docs/global.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--mask-out", type=click.Path(dir_okay=False), default=None, metavar="PNG",
               help="Write the hair mask (255 = hair).")
@@ -46,6 +52,8 @@ def analyze_command(
     marker: Any,
     grid: str | None,
     regions_mask: str | None,
+    view: str | None,
+    regions_polygons: str | None,
     as_json: bool,
     mask_out: str | None,
     overlay_out: str | None,
@@ -56,13 +64,28 @@ def analyze_command(
     from scalpmetrics.analysis import analyze
     from scalpmetrics.io import load_photo, read_label_image
     from scalpmetrics.report import (
+        check_output_path,
         format_summary,
         to_json,
         write_mask_png,
         write_overlay_png,
     )
 
+    for out in (mask_out, overlay_out):  # fail before the analysis, and before writing either
+        if out:
+            check_output_path(out)
     params = build_params(config_path, param_overrides)
+    if view is not None or regions_polygons is not None:
+        if view is None:
+            raise click.UsageError("--regions-polygons needs --view")
+        if marker is not None or grid is not None:
+            raise click.UsageError("--marker and --regions grid:RxC are not available with --view")
+        run_analyze(
+            photo, view=view, px_per_mm=px_per_mm, field_width_mm=field_width_mm,
+            regions_mask=regions_mask, regions_polygons=regions_polygons, as_json=as_json,
+            mask_out=mask_out, overlay_out=overlay_out, params=params,
+        )
+        return
     loaded = load_photo(photo, params=params.load)
     labels = read_label_image(regions_mask) if regions_mask else None
     result = analyze(

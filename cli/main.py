@@ -15,6 +15,7 @@ import click
 
 from scalpmetrics_cli.analyze_cmd import analyze_command
 from scalpmetrics_cli.batch_cmd import batch_command
+from scalpmetrics_cli.compare_cmd import compare_command
 from scalpmetrics_cli.params_cmd import params_command
 
 EXIT_INPUT = 1
@@ -68,6 +69,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 main.add_command(analyze_command)
 main.add_command(batch_command)
+main.add_command(compare_command)
 main.add_command(params_command)
 
 

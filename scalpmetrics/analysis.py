@@ -106,9 +106,7 @@ def analyze(
         params=params.calibration,
     )
     if search is not None and detection is None and not calibration.is_known:
-        raise CalibrationError(
-            f"{search.summary}, and no other calibration is given"
-        )
+        raise CalibrationError(f"{search.summary}, and no other calibration is given")
     excluded = excluded_area(pixels.shape, marker=detection, chart=chart, params=params)
     regions = [
         Region(r.name, r.mask & ~excluded)

@@ -16,6 +16,12 @@ class InputFileError(ScalpmetricsError):
     """A photo or input file cannot be read: missing, a directory, unreadable, a loop."""
 
 
+class OutputFileError(InputFileError):
+    """An output file cannot be written: its folder is missing, it is a folder, or the
+    file system refuses (permission, disk full). A kind of InputFileError, which
+    earlier versions raised for a missing output folder."""
+
+
 class ImageDecodeError(ScalpmetricsError):
     """The file exists but is not a decodable image (empty, truncated, not an image)."""
 
@@ -50,6 +56,10 @@ class RegionError(ScalpmetricsError):
 
 class HeadNotFoundError(ScalpmetricsError):
     """No head outline, or no usable scalp, could be found in a global-view photo."""
+
+
+class ViewDetectionError(ScalpmetricsError):
+    """The view of a global photo could not be told reliably: it must be given."""
 
 
 class RegistrationError(ScalpmetricsError):

@@ -11,11 +11,16 @@ subclass with a one-line message naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io as _io
+import logging
+import math
+import operator
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,7 @@ from scalpmetrics.errors import (
     ImageTooLargeError,
     ImageTooSmallError,
     InputFileError,
+    ScalpmetricsError,
     UnsupportedFormatError,
 )
 from scalpmetrics.params import LoadParams
@@ -159,9 +165,15 @@ def load_photo(
     elif fmt == "DICOM":
         from scalpmetrics import formats
 
-        pixels, meta, calibration = formats.decode_dicom(data, name=name, params=params)
+        try:
+            pixels, meta, calibration = formats.decode_dicom(data, name=name, params=params)
+        except ScalpmetricsError:
+            raise
+        except Exception as exc:  # pydicom parses lazily: a corrupt element fails when read
+            raise ImageDecodeError(f"{name}: corrupt DICOM file ({_short(exc)})") from None
     else:
-        pixels, meta = decode_image_bytes(data, fmt=fmt, name=name, params=params)
+        with quiet_decoders():
+            pixels, meta = decode_image_bytes(data, fmt=fmt, name=name, params=params)
         calibration = Calibration()
     check_size(pixels.shape[0], pixels.shape[1], name=name, params=params)
     return Photo(
@@ -200,11 +212,34 @@ def photo_from_array(
         raise UnsupportedFormatError(
             f"pixel array must be uint8 or uint16, got {arr.dtype}"
         )
-    arr = to_rgb(arr, name="array")
+    rgb = to_rgb(arr, name="array")
+    arr = rgb.copy() if np.may_share_memory(rgb, arr) else rgb  # never alias the caller's array
     check_size(arr.shape[0], arr.shape[1], name="array", params=params)
     digest = hashlib.sha256(f"{arr.dtype}{arr.shape}".encode() + arr.tobytes()).hexdigest()
     meta = PhotoMetadata(format="array", bit_depth=8 * arr.dtype.itemsize)
     return Photo(pixels=arr, sha256=digest, calibration=calibration, metadata=meta)
+
+
+@contextlib.contextmanager
+def quiet_decoders() -> Iterator[None]:
+    """Silence the decoders' own warnings and log records about a damaged file while
+    decoding: the damage is reported as an exception, in one line, or the file decodes.
+
+    (Diagnostics that native libraries, libtiff and OpenCV, write straight to the
+    process's stderr are out of reach.)
+    """
+    tifffile_log = logging.getLogger("tifffile")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tifffile_log.addFilter(_drop_record)
+        try:
+            yield
+        finally:
+            tifffile_log.removeFilter(_drop_record)
+
+
+def _drop_record(record: logging.LogRecord) -> bool:
+    return False
 
 
 def check_size(height_px: int, width_px: int, *, name: str, params: LoadParams) -> None:
@@ -270,8 +305,8 @@ def decode_image_bytes(
             check_size(height, width, name=name, params=params)
             exif = img.getexif()
             meta = _exif_metadata(exif, fmt=fmt)
-            if fmt == "TIFF":
-                pixels = _decode_tiff(data, name=name, params=params)
+            if fmt == "TIFF" and img.mode != "P":  # tifffile keeps 16 bits; Pillow has palettes
+                pixels = _decode_tiff(data, name=name, params=params, pillow_image=img)
             elif fmt == "PNG":
                 pixels = _decode_png(img, data, name=name)
             else:
@@ -316,8 +351,10 @@ def _decode_png(img: Any, data: bytes, *, name: str) -> np.ndarray:
     img.load()
     # Pillow reduces 16-bit colour PNG to 8 bits: read the depth from the IHDR chunk
     # (byte 24 of the file: signature 8 + length 4 + type 4 + width 4 + height 4).
-    if data[_PNG_IHDR_BIT_DEPTH] <= 8:
+    if data[_PNG_IHDR_BIT_DEPTH] <= 8 or img.mode in _PIL_16_BIT_MODES:
         return _pil_to_array(img, name=name)
+    if not _png_chunks_fit(data):  # OpenCV would allocate whatever a chunk length claims
+        raise ImageDecodeError(f"{name}: corrupt or truncated PNG file (a chunk runs past its end)")
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if arr is None:
         raise ImageDecodeError(f"{name}: corrupt or truncated PNG file")
@@ -326,19 +363,85 @@ def _decode_png(img: Any, data: bytes, *, name: str) -> np.ndarray:
     return arr
 
 
-def _decode_tiff(data: bytes, *, name: str, params: LoadParams) -> np.ndarray:
-    """First page of a TIFF; its size is checked before its pixels are decoded."""
+#: Pillow modes of 16-bit gray, which it decodes exactly.
+_PIL_16_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L"})
+_PNG_SIGNATURE_BYTES = 8
+#: Length, type and CRC of a PNG chunk, bytes.
+_PNG_CHUNK_OVERHEAD_BYTES = 12
+
+
+def _png_chunks_fit(data: bytes) -> bool:
+    """True when every PNG chunk up to IEND (or the end of the data) lies inside the data."""
+    at = _PNG_SIGNATURE_BYTES
+    while at + _PNG_CHUNK_OVERHEAD_BYTES <= len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        kind = data[at + 4 : at + 8]
+        at += _PNG_CHUNK_OVERHEAD_BYTES + length
+        if at > len(data):
+            return False
+        if kind == b"IEND":
+            return True
+    return at == len(data)
+
+
+#: Pillow modes whose TIFF pixels it decodes exactly, with every common codec (LZW, JPEG).
+_PIL_TIFF_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "YCbCr"})
+_TIFF_BITS_PER_SAMPLE = 258
+#: Gray, gray + alpha, RGB, RGBA: more values per pixel are refused before decoding.
+_MAX_VALUES_PER_PIXEL = 4
+
+
+def _decode_tiff_with_pillow(img: Any, *, name: str) -> np.ndarray:
+    """Pillow's libtiff decodes a TIFF whose codec tifffile lacks, if at most 8 bits per sample."""
+    if img is not None:
+        bits = img.tag_v2.get(_TIFF_BITS_PER_SAMPLE, 1)
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        if img.mode in _PIL_TIFF_MODES and all(int(b) <= 8 for b in bits):
+            img.load()
+            return _pil_to_array(img, name=name)
+    raise UnsupportedFormatError(
+        f"{name}: this TIFF's compression needs the package 'imagecodecs' (pip install imagecodecs)"
+    )
+
+
+def _decode_tiff(
+    data: bytes, *, name: str, params: LoadParams, pillow_image: Any = None
+) -> np.ndarray:
+    """First page of a TIFF; its size and the extent of its pixel data are checked
+    before decoding (a tiny corrupt file can otherwise claim millions of strips).
+
+    tifffile decodes (quietly, keeping 16 bits); when it lacks the codec (LZW and
+    JPEG need ``imagecodecs``), ``pillow_image``, the same file opened by Pillow, does.
+    """
     import tifffile
 
     try:
         with tifffile.TiffFile(_io.BytesIO(data)) as tif:
+            if not len(tif.pages):
+                raise ImageDecodeError(f"{name}: corrupt or truncated TIFF file (no image in it)")
             page = tif.pages[0]
-            check_size(page.imagelength, page.imagewidth, name=name, params=params)
+            # a corrupt tag can hold bytes, which "height * width" would repeat: integers only
+            height, width = operator.index(page.imagelength), operator.index(page.imagewidth)
+            check_size(height, width, name=name, params=params)
+            values_per_pixel = math.prod(page.shape) // max(1, height * width)
+            if values_per_pixel > _MAX_VALUES_PER_PIXEL:  # many samples or a volume: refuse unread
+                raise UnsupportedFormatError(
+                    f"{name}: TIFF with {values_per_pixel} values per pixel is not supported"
+                )
+            segments = tuple(zip(page.dataoffsets, page.databytecounts))
+            if len(segments) != math.prod(page.chunked) or any(
+                offset + count > len(data) for offset, count in segments
+            ):
+                raise ImageDecodeError(
+                    f"{name}: corrupt or truncated TIFF file (pixel data missing or past its end)"
+                )
             arr = page.asarray()
-    except (ImageTooLargeError, ImageTooSmallError):
+    except (ImageTooLargeError, ImageTooSmallError, ImageDecodeError, UnsupportedFormatError):
         raise
     except Exception as exc:  # tifffile raises many types on corrupt input
-        raise ImageDecodeError(f"{name}: corrupt or truncated TIFF file ({_short(exc)})") from None
+        if "imagecodecs" not in str(exc):
+            raise ImageDecodeError(f"{name}: corrupt or truncated TIFF file ({_short(exc)})") from None
+        arr = _decode_tiff_with_pillow(pillow_image, name=name)
     if arr.dtype == np.bool_:
         arr = arr.astype(np.uint8) * 255
     if arr.dtype not in (np.uint8, np.uint16):
@@ -442,12 +545,14 @@ def read_label_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise UnsupportedFormatError(f"{name}: a label image must be PNG, TIFF or BMP")
     limits = LoadParams(min_side_px=1)
     if fmt == "TIFF":
-        arr = _decode_tiff(data, name=name, params=limits)
+        with quiet_decoders():
+            arr = _decode_tiff(data, name=name, params=limits)
     else:
         try:
-            img = Image.open(_io.BytesIO(data))
-            check_size(img.size[1], img.size[0], name=name, params=limits)
-            img.load()
+            with quiet_decoders():
+                img = Image.open(_io.BytesIO(data))
+                check_size(img.size[1], img.size[0], name=name, params=limits)
+                img.load()
         except ImageTooLargeError:
             raise
         except Exception as exc:  # Pillow raises many types on corrupt input

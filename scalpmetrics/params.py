@@ -101,7 +101,7 @@ class NormalizeParams:
     )
     flat_field_sigma_fraction: float = _p(
         0.15, 0.01, 1.0,
-        "Gaussian scale of the illumination estimate when uncalibrated, fraction of the shorter side",
+        "upper limit (and value when uncalibrated) of the illumination scale, fraction of the shorter side",
     )
     mode_bins: int = _p(
         48, 8, 1024, "log-luminance histogram bins used to find the commonest (skin) shade, count"
@@ -127,11 +127,63 @@ class NormalizeParams:
 class SegmentParams:
     """Hair/scalp separation (see ``segment`` and ``docs/methods.md``)."""
 
-    mask_threshold_fraction: float = _p(
-        0.5, 0.05, 0.95, "a pixel is hair when more than this share of it is covered, fraction"
+    min_shaft_width_um: float = _p(
+        15.0, 1.0, 200.0, "thinnest shaft looked for: sets the smoothing and the working resolution, um"
     )
-    min_object_area_um2: float = _p(
-        400.0, 0.0, 1e6, "mask pieces smaller than this are dropped, um2"
+    max_shaft_width_um: float = _p(
+        200.0, 20.0, 1000.0, "widest shaft looked for: how far a shaft's boundary may lie from its core, um"
+    )
+    min_shaft_length_um: float = _p(
+        80.0, 0.0, 10_000.0, "detected pieces shorter than this (bounding-box diagonal) are dropped, um"
+    )
+    max_blob_diameter_um: float = _p(
+        350.0, 0.0, 10_000.0, "compact round pieces up to this size are openings or flakes, not hair, um"
+    )
+    blob_fill_fraction: float = _p(
+        0.45, 0.0, 1.0, "a piece filling at least this share of its bounding box is compact, fraction"
+    )
+    blob_aspect_ratio: float = _p(
+        2.0, 1.0, 100.0, "a piece whose bounding box is at most this elongated is compact, ratio"
+    )
+    reference_window_um: float = _p(
+        600.0, 0.0, 100_000.0, "scale of the local skin colour the contrast is taken against (0: whole photo), um"
+    )
+    smoothing_widths: float = _p(
+        0.35, 0.0, 2.0, "Gaussian smoothing before detection, in thinnest shaft widths"
+    )
+    min_smoothing_px: float = _p(0.7, 0.0, 10.0, "smallest detection smoothing, px")
+    fraction_smoothing_px: float = _p(
+        0.5, 0.0, 5.0, "Gaussian smoothing of the contrast before the hair fraction, px"
+    )
+    seed_threshold_sigma: float = _p(
+        8.0, 1.0, 100.0, "a shaft needs pixels this far above the skin noise, in noise standard deviations"
+    )
+    grow_threshold_sigma: float = _p(
+        3.0, 0.5, 100.0, "seeds grow through pixels this far above the skin noise, in noise standard deviations"
+    )
+    core_percentile: float = _p(
+        75.0, 50.0, 100.0, "a piece's core contrast is this percentile of its pixels' contrast, percent"
+    )
+    edge_fraction: float = _p(
+        0.5, 0.05, 0.95, "a pixel is hair when at least this share of it is covered, fraction"
+    )
+    mask_closing_um: float = _p(
+        10.0, 0.0, 100.0, "gaps inside the mask up to about twice this wide are closed, um"
+    )
+    skin_quantile: float = _p(
+        0.25, 0.01, 0.99, "the least contrasted share of pixels used to learn the skin texture, fraction"
+    )
+    tail_fraction: float = _p(
+        0.03, 0.001, 0.5, "the most contrasted share of pixels used to learn the hair colour, fraction"
+    )
+    noise_floor_log: float = _p(
+        0.005, 1e-5, 1.0, "floor added to the skin texture spread per channel, log units"
+    )
+    statistics_sample_px: int = _p(
+        200_000, 1000, 100_000_000, "pixels sampled for the colour statistics, px"
+    )
+    min_shaft_width_px: float = _p(
+        2.5, 1.0, 100.0, "photos are reduced (by whole factors) while the thinnest shaft stays this wide, px"
     )
     typical_shaft_width_um: float = _p(
         70.0, 5.0, 300.0,
@@ -143,18 +195,13 @@ class SegmentParams:
     min_pixels_for_scale: int = _p(
         200, 1, 10_000_000, "hair pixels needed to estimate the scale of an uncalibrated photo, px"
     )
-    pyramid_min_sigma_px: float = _p(
-        4.0, 1.0, 64.0, "Gaussian scales above this are computed on a reduced copy, px"
-    )
-    statistics_sample_px: int = _p(
-        200_000, 1000, 100_000_000, "pixels sampled to locate the skin colour and noise, px"
-    )
-    predict_chunk_px: int = _p(
-        65_536, 1024, 100_000_000, "pixels classified per block (memory use), px"
-    )
 
     def __post_init__(self) -> None:
         _validate(self, "segment")
+        if self.min_shaft_width_um >= self.max_shaft_width_um:
+            raise ParameterError("segment.min_shaft_width_um must be below max_shaft_width_um")
+        if self.grow_threshold_sigma > self.seed_threshold_sigma:
+            raise ParameterError("segment.grow_threshold_sigma must not exceed seed_threshold_sigma")
 
 
 @dataclass(frozen=True)
@@ -163,7 +210,10 @@ class TraceParams:
 
     vellus_cutoff_um: float = _p(40.0, 1.0, 200.0, "shafts thinner than this are vellus, um")
     min_shaft_length_um: float = _p(
-        150.0, 0.0, 10_000.0, "shorter visible shafts are not counted as hairs, um"
+        80.0, 0.0, 10_000.0, "shorter visible shafts are not counted as hairs, um"
+    )
+    min_shaft_length_widths: float = _p(
+        0.0, 0.0, 100.0, "shafts shorter than this many of their own widths are not counted, ratio"
     )
     follicular_unit_radius_um: float = _p(
         250.0, 0.0, 5000.0, "hairs emerging closer than this form one follicular unit, um"
@@ -215,9 +265,22 @@ class TraceParams:
         150.0, 1.0, 5000.0, "how far beyond a shaft end the skin is sampled for an opening, um"
     )
     cue_samples_along: int = _p(8, 2, 100, "samples along the axis beyond each end, count")
-    emergence_cue_log: float = _p(
-        0.06, 0.0, 5.0,
-        "skin beyond an end darker than this (log luminance) marks a follicular opening, log units",
+    fork_reach_um: float = _p(
+        400.0, 0.0, 10_000.0,
+        "a shaft stopping at a junction this close (along a shaft) to an opening left that opening, um",
+    )
+    cue_side_widths: float = _p(
+        2.5, 1.0, 20.0, "the skin beside a shaft end is sampled this far from its axis, in shaft widths"
+    )
+    loose_cue_log: float = _p(
+        0.0, -5.0, 5.0,
+        "a shaft with two free ends neither darker beyond than this is a loose cut hair, log units",
+    )
+    flow_radius_um: float = _p(
+        800.0, 0.0, 100_000.0, "neighbouring hairs within about this distance share the hair stream, um"
+    )
+    flow_weight: float = _p(
+        1.0, 0.0, 100.0, "weight of the neighbours' emergence evidence against a shaft's own, ratio"
     )
 
     def __post_init__(self) -> None:
@@ -285,10 +348,14 @@ class CompareParams:
     """Changes between visits (see ``compare``, ``match`` and ``docs/compare.md``).
 
     The ``repeat_sem_*`` figures are the standard error of one capture,
-    measured on phantom repeat captures (courses with no biological change,
-    camera pose, lighting and blur varied) by
-    ``python benchmarks/compare_accuracy.py --repeatability``; set them from
-    your own repeat captures when you have them.
+    measured on phantom follow-ups without biological change (12 courses,
+    seeds 600-611: hair regrown and re-clipped, camera rotated up to 7 deg,
+    shifted up to 0.5 mm, zoomed up to 5 %, lighting, white balance and blur
+    changed; 36 follow-ups through the whole pipeline, 221 hairs in the
+    median common area) by
+    ``python benchmarks/compare_accuracy.py --repeatability``, which
+    re-measures them; set them from your own repeat captures when you have
+    them.
     """
 
     common_margin_um: float = _p(
@@ -298,9 +365,30 @@ class CompareParams:
         10.0, 0.0, 10_000.0, "the same for uncalibrated photos, baseline px"
     )
     match_gate_um: float = _p(
-        120.0, 1.0, 10_000.0, "emergence points further apart than this are not the same hair, um"
+        300.0, 1.0, 10_000.0,
+        "counting points further apart than this along the shaft are not the same hair, um",
     )
-    match_gate_px: float = _p(8.0, 0.1, 10_000.0, "the same for uncalibrated photos, baseline px")
+    match_gate_px: float = _p(30.0, 0.1, 10_000.0, "the same for uncalibrated photos, baseline px")
+    match_across_weight: float = _p(
+        5.0, 1.0, 100.0,
+        "offsets across the shaft count this many times (the gate across is gate / weight): "
+        "hairs of one follicular unit sit side by side, detection errors run along the shaft",
+    )
+    cross_check: bool = _p(
+        True, doc="an unpaired hair whose shaft the other photo shows is a detection miss, "
+        "not a new or lost hair",
+    )
+    cross_check_min_fraction: float = _p(
+        0.4, 0.0, 1.0, "share of the sampled shaft the other photo's hair mask must cover"
+    )
+    cross_check_span_start: float = _p(
+        0.25, 0.0, 1.0, "the shaft is sampled from this fraction of its length (0 = emergence)"
+    )
+    cross_check_span_end: float = _p(0.85, 0.0, 1.0, "... to this fraction (1 = tip)")
+    cross_check_samples: int = _p(12, 1, 1000, "points sampled along the shaft")
+    cross_check_tolerance_px: int = _p(
+        1, 0, 50, "the other photo's hair mask is grown by this first, px"
+    )
     block_size_mm: float = _p(
         1.0, 0.05, 100.0, "side of the square blocks resampled by the bootstrap, mm"
     )
@@ -313,25 +401,29 @@ class CompareParams:
         True, doc="follow-up widths use the baseline scale times the registration scale"
     )
     repeat_reference_hair_count: int = _p(
-        200, 1, 10_000_000,
+        221, 1, 10_000_000,
         "hairs in the common area of the repeat captures the repeat_sem_* figures come from; "
         "they are scaled by sqrt(reference / baseline hairs) (counting statistics)",
     )
     repeat_sem_hair_count_pct: float = _p(
-        1.0, 0.0, 100.0, "standard error of one capture's hair count, percent"
+        0.73, 0.0, 100.0, "standard error of one capture's hair count, percent"
     )
     repeat_sem_terminal_count_pct: float = _p(
-        2.0, 0.0, 100.0, "standard error of one capture's terminal count, percent"
+        0.87, 0.0, 100.0, "standard error of one capture's terminal count, percent"
     )
     repeat_sem_cumulative_thickness_pct: float = _p(
-        2.0, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
+        1.83, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
     )
     repeat_sem_coverage_points: float = _p(
-        0.5, 0.0, 100.0, "standard error of one capture's coverage, percentage points"
+        0.12, 0.0, 100.0, "standard error of one capture's coverage, percentage points"
     )
 
     def __post_init__(self) -> None:
         _validate(self, "compare")
+        if self.cross_check_span_start >= self.cross_check_span_end:
+            raise ParameterError(
+                "compare.cross_check_span_start must be below cross_check_span_end"
+            )
 
 
 @dataclass(frozen=True)
@@ -408,7 +500,7 @@ class QualityParams:
         "a glare pixel is near white: (max - min) / max of its channels at most this, fraction",
     )
     glare_background_window_fraction: float = _p(
-        0.1, 0.01, 1.0,
+        0.25, 0.01, 1.0,
         "window of the local skin brightness, fraction of the shorter image side",
     )
     glare_min_blob_um: float = _p(
@@ -455,32 +547,142 @@ class GlobalViewParams:
         "a pixel is subject when its colour is this many robust SDs from the backdrop model",
     )
     grabcut_iterations: int = _p(3, 0, 20, "GrabCut refinements of the subject mask (0 = none)")
-    ellipse_iterations: int = _p(400, 10, 100_000, "RANSAC samples of the head-ellipse fit")
-    ellipse_tolerance_fraction: float = _p(
-        0.025, 0.001, 0.5,
-        "outline points closer than this to the ellipse are inliers, fraction of the head radius",
+    frame_band_top_v: float = _p(
+        -0.92, -1.0, 0.0,
+        "the head frame is fitted to the head's widths from this normalized height ...",
     )
-    ellipse_max_axis_ratio: float = _p(
-        1.9, 1.0, 5.0, "longest over shortest head-ellipse semi-axis, at most"
+    frame_band_bottom_v: float = _p(
+        -0.3, -1.0, 0.0, "... down to this one (well above the ears and the shoulders)"
     )
-    ellipse_min_inside_fraction: float = _p(
-        0.93, 0.5, 1.0, "share of a head ellipse's interior that must be subject, fraction"
+    frame_max_misfit_fraction: float = _p(
+        0.06, 0.0, 1.0,
+        "the head is not found when the widths misfit the frame by more than this, "
+        "root mean square, fraction of the head's half-width",
     )
-    ellipse_min_inlier_fraction: float = _p(
-        0.3, 0.0, 1.0, "the head is not found when fewer outline points fit, fraction"
+    shading_cell_fraction: float = _p(
+        0.16, 0.02, 1.0,
+        "hair and scalp levels are taken in grid cells of this size, fraction of the head "
+        "diameter",
     )
-    ellipse_min_axis_ratio_for_angle: float = _p(
-        1.12, 1.0, 5.0,
-        "a rounder head ellipse is taken as upright (its axis direction is not reliable)",
+    shading_min_cell_pixels: int = _p(
+        12, 4, 1_000_000, "a class needs this many pixels in a cell to give a level there"
+    )
+    shading_iterations: int = _p(4, 1, 50, "alternations of classification and shading fit")
+    hair_level_percentile: float = _p(
+        10.0, 0.0, 100.0,
+        "pure-hair level of a cell: this percentile of its hair-class log luminances",
+    )
+    scalp_level_percentile: float = _p(
+        90.0, 0.0, 100.0,
+        "pure-scalp level of a cell: this percentile of its skin-class log luminances",
+    )
+    chroma_min_separation: float = _p(
+        2.0, 0.0, 100.0,
+        "the first hair/skin split is by colour when the two colour clusters lie at least "
+        "this many pooled SDs apart (else by luminance)",
+    )
+    pure_cell_share: float = _p(
+        0.7, 0.0, 1.0,
+        "a cell gives a hair (scalp) level only when that class is at least this share of "
+        "its pixels (mixed cells bias both levels)",
+    )
+    min_scalp_cells: int = _p(
+        3, 1, 10_000, "scalp counts as seen when at least this many cells show skin"
+    )
+    min_contrast_ratio: float = _p(
+        1.5, 1.0, 100.0,
+        "when no scalp is seen, it is taken at least this many times brighter than the hair",
+    )
+    fallback_scalp_percentile: float = _p(
+        99.5, 50.0, 100.0,
+        "when no scalp is seen, its level is this percentile of the head's log luminance",
+    )
+    mixture_refine: bool = _p(
+        True, doc="refine the pure-hair level by a mixture fit of all head pixels",
+    )
+    endmember_band_log: float = _p(
+        0.12, 0.01, 2.0,
+        "hair and scalp colours are the mean colours of pixels this close to each class "
+        "level, log luminance",
     )
     rim_fraction: float = _p(
         0.94, 0.5, 1.0,
         "zones end at this normalized head radius (the outline itself is never measured)",
     )
+    outline_margin_fraction: float = _p(
+        0.02, 0.0, 0.2,
+        "pixels this close to the subject's outline are not measured (they mix with the "
+        "backdrop), fraction of the head radius",
+    )
+    fit_margin_fraction: float = _p(
+        0.5, 0.0, 3.0,
+        "the colour model is learnt from head pixels within this distance of the zones, "
+        "fraction of the head radius",
+    )
+    min_zone_pixels: int = _p(
+        40, 1, 10_000_000, "a zone with fewer measured pixels (working copy) is not measured"
+    )
+    thinning_window_fraction: float = _p(
+        0.08, 0.005, 1.0,
+        "local coverage for the thinning score: Gaussian sigma, fraction of the head radius",
+    )
+    thinning_full_coverage_fraction: float = _p(
+        0.9, 0.0, 1.0, "local coverage at or above this adds nothing to the thinning score"
+    )
+    thinning_bare_coverage_fraction: float = _p(
+        0.4, 0.0, 1.0, "local coverage at or below this counts fully towards the thinning score"
+    )
+    low_contrast_ratio: float = _p(
+        2.5, 1.0, 100.0,
+        "low_contrast flag when scalp and hair luminances differ by a smaller factor",
+    )
+    view_asymmetry_split: float = _p(
+        0.25, 0.0, 1.0,
+        "auto view: temporal when the lower left and right of the head differ by at least "
+        "this hair fraction",
+    )
+    view_low_hair_split: float = _p(
+        0.45, 0.0, 1.0,
+        "auto view: else vertex when the lower middle of the head has at least this hair "
+        "fraction",
+    )
+    view_mid_hair_split: float = _p(
+        0.35, 0.0, 1.0,
+        "auto view: else midline when the middle of the head has at least this hair "
+        "fraction, frontal otherwise",
+    )
+    view_min_margin: float = _p(
+        0.2, 0.0, 1.0, "auto view: refuse to guess when a decision's relative margin is smaller"
+    )
+    view_flag_margin: float = _p(
+        0.5, 0.0, 1.0, "auto view: flag view_uncertain when a decision's margin is smaller"
+    )
+    bootstrap_samples: int = _p(200, 10, 100_000, "block-bootstrap resamples of each zone")
+    bootstrap_block_fraction: float = _p(
+        0.12, 0.01, 1.0, "bootstrap block side, fraction of the head radius"
+    )
+    placement_sd_fraction: float = _p(
+        0.02, 0.0, 0.5,
+        "uncertainty of a zone's place between photos (pose, head fit), fraction of the "
+        "head radius; the coverage it moves enters the zone's standard error",
+    )
+    repeat_sd_fraction: float = _p(
+        0.005, 0.0, 1.0,
+        "photo-to-photo SD of a zone's coverage that no single photo shows (pose, light, "
+        "head fit), added to every change interval; set it from your own repeat photos",
+    )
+    interval_level: float = _p(0.95, 0.5, 0.9999, "confidence level of change intervals")
     seed: int = _p(0, 0, 2**31 - 1, "seed of the robust fits and the bootstrap")
 
     def __post_init__(self) -> None:
         _validate(self, "globalview")
+        if self.frame_band_top_v >= self.frame_band_bottom_v:
+            raise ParameterError("globalview.frame_band_top_v must be above frame_band_bottom_v")
+        if self.thinning_bare_coverage_fraction >= self.thinning_full_coverage_fraction:
+            raise ParameterError(
+                "globalview.thinning_bare_coverage_fraction must be below "
+                "thinning_full_coverage_fraction"
+            )
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,22 @@ file, and an interrupted run leaves no truncated output.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from scalpmetrics.errors import InputFileError
+from scalpmetrics.errors import OutputFileError
 from scalpmetrics.types import Analysis, Hair
 
+#: Random names tried for a temporary file before giving up.
+_TEMP_NAME_ATTEMPTS = 100
 #: Overlay colours (RGB).
 HAIR_TINT_RGB = (0, 200, 255)
 COUNTED_RGB = (40, 230, 40)
@@ -26,24 +30,80 @@ NOT_COUNTED_RGB = (255, 60, 60)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+    """Write ``data`` to ``path`` atomically.
+
+    The bytes go to a new hidden file beside the target (with the permissions
+    of any new file: 0o666 less the umask), are flushed to disk, and the file
+    is renamed over the target; the folder is then synced so that the rename
+    survives a power cut. A reader sees the old file or the new one, never a
+    partial one. A process killed in the middle (``kill -9``) can leave the
+    hidden ``.NAME.XXXXXXXX.tmp`` behind, never a partial ``NAME``.
+
+    Raises
+    ------
+    OutputFileError
+        The folder does not exist, the target is a folder, or the file system
+        refuses (permission, disk full).
+    """
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputFileError(f"{target}: output folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    folder = check_output_path(target)
+    tmp: Path | None = None
     try:
+        fd, tmp = _create_hidden_file(folder, target.name)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
+        tmp = None
+    except OSError as exc:
+        raise OutputFileError(f"{target}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    _sync_folder(folder)
+
+
+def check_output_path(path: str | os.PathLike[str]) -> Path:
+    """Return the folder of an output file, after checking it can be written there.
+
+    Raises
+    ------
+    OutputFileError
+        The folder does not exist or the path is a folder.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputFileError(f"{target}: output folder {folder} does not exist")
+    if target.is_dir():
+        raise OutputFileError(f"{target}: is a folder, not a file")
+    return folder
+
+
+def _create_hidden_file(folder: Path, name: str) -> tuple[int, Path]:
+    """Create ``folder/.name.<random>.tmp`` exclusively, as ``open`` would (umask applies)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(_TEMP_NAME_ATTEMPTS):
+        tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(folder))
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (the rename) to disk, where the system allows it."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

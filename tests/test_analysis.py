@@ -78,7 +78,7 @@ def test_provenance(phantom, result):
 
 def test_vellus_cutoff_parameter_changes_classification(phantom, result):
     p = Params()
-    p = dataclasses.replace(p, trace=dataclasses.replace(p.trace, vellus_cutoff_um=150.0))
+    p = dataclasses.replace(p, trace=dataclasses.replace(p.trace, vellus_cutoff_um=1.0))
     r = analyze(photo_from_array(phantom.image), px_per_mm=phantom.truth.px_per_mm, params=p)
-    assert r.whole.vellus_count == r.whole.hair_count
-    assert r.whole.hair_count == result.whole.hair_count
+    assert r.whole.vellus_count == 0 < result.whole.vellus_count
+    assert r.whole.terminal_count == r.whole.hair_count == result.whole.hair_count

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scalpmetrics import report
-from scalpmetrics.errors import InputFileError
+from scalpmetrics.errors import InputFileError, OutputFileError
 from scalpmetrics.types import Hair
 
 
@@ -26,7 +26,7 @@ def test_atomic_write_failure_keeps_old_file_and_cleans_up(tmp_path, monkeypatch
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputFileError, match="disk full"):
         report.atomic_write_text(target, "new")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["out.json"]

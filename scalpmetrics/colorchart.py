@@ -1,0 +1,167 @@
+"""Colour correction from a 24-patch ColorChecker in view.
+
+When a Macbeth ColorChecker (24 patches) is in the photo, OpenCV's ``mcc``
+module finds it and measures its patches; ``ccm`` fits a 3x3 colour
+correction matrix (on gamma-2.2-linearised sRGB, CIEDE2000 loss) that maps the
+measured patches onto their reference colours, and the matrix is applied to
+the whole photo before the normalisation step. The fit is checked
+independently: the corrected patches are compared with the references in
+CIE Lab, and a chart whose root-mean-square CIEDE2000 error exceeds
+``ChartParams.max_fit_error_de00`` is not used (flag ``color_chart_rejected``).
+
+Without a chart, colour casts and uneven light are removed by the
+normalisation alone (per-channel division by a smooth skin estimate: a local
+gray-world balance and flat-field in one, see ``normalize``).
+
+OpenCV 5 calling style, as used here: ``cv2.mcc.CCheckerDetector.create()``,
+``setColorChartType(cv2.mcc.MCC24)``, ``process(bgr_image, n_charts)``, then
+``getBestColorChecker().getChartsRGB(False)`` gives the patch means as
+``(24, 1, 3)`` RGB in 0..255; ``cv2.ccm.ColorCorrectionModel(src,
+cv2.ccm.COLORCHECKER_MACBETH)`` takes those as RGB in [0, 1], ``compute()``
+fits and ``correctImage(rgb)`` applies the fit to an image of the same dtype.
+The channel order is the trap: in this build RGB in gives correctly
+corrected RGB out only after an explicit ``setRGB(False)``; without the call
+the model behaves as with ``setRGB(True)`` and swaps red and blue. The
+independent fit check above catches a wrong order (the error becomes large
+and the chart is rejected), and the tests pin the behaviour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from scalpmetrics.errors import ImageArrayError
+from scalpmetrics.params import ChartParams
+
+__all__ = ["ChartDetection", "find_color_chart", "correct_colors", "reference_patches_rgb"]
+
+_N_PATCHES = 24
+
+
+@dataclass(frozen=True, eq=False)
+class ChartDetection:
+    """A ColorChecker found in the photo.
+
+    Attributes
+    ----------
+    box_xy_px : ndarray, shape (4, 2), float64
+        The chart's outline (x, y), in order around it.
+    patches_rgb : ndarray, shape (24, 3), float64
+        Measured mean colour of each patch, RGB in [0, 1], in the chart's
+        reading order.
+    fit_error_de00 : float
+        Root-mean-square CIEDE2000 difference between the corrected patches
+        and their reference colours.
+    usable : bool
+        ``fit_error_de00 <= ChartParams.max_fit_error_de00``: the correction
+        is applied only then.
+    """
+
+    box_xy_px: np.ndarray
+    patches_rgb: np.ndarray
+    fit_error_de00: float
+    usable: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "box_xy_px": [[float(x), float(y)] for x, y in self.box_xy_px],
+            "fit_error_de00": float(self.fit_error_de00),
+            "applied": self.usable,
+        }
+
+
+def _detector() -> Any:
+    detector = cv2.mcc.CCheckerDetector.create()
+    detector.setColorChartType(cv2.mcc.MCC24)
+    return detector
+
+
+def reference_patches_rgb() -> np.ndarray:
+    """Reference sRGB colours of the 24 patches as OpenCV knows them.
+
+    Returns
+    -------
+    ndarray, shape (24, 3), uint8
+        RGB, in the chart's reading order (row by row from dark skin to black).
+    """
+    return _detector().getRefColors().reshape(_N_PATCHES, 3)[:, ::-1].astype(np.uint8)
+
+
+def _check(pixels: np.ndarray) -> None:
+    if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype not in (np.uint8, np.uint16):
+        raise ImageArrayError(
+            f"expected RGB pixels of shape (H, W, 3), uint8 or uint16, got {pixels.shape} {pixels.dtype}"
+        )
+
+
+def _model(patches_rgb: np.ndarray) -> Any:
+    src = np.ascontiguousarray(patches_rgb.reshape(_N_PATCHES, 1, 3), dtype=np.float64)
+    model = cv2.ccm.ColorCorrectionModel(src, cv2.ccm.COLORCHECKER_MACBETH)
+    model.setRGB(False)  # see the module notes: this is the setting that keeps RGB in, RGB out
+    model.compute()
+    return model
+
+
+def _fit_error_de00(model: Any, patches_rgb: np.ndarray) -> float:
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    measured = patches_rgb.reshape(1, _N_PATCHES, 3).astype(np.float32)
+    corrected = np.clip(model.correctImage(measured), 0.0, 1.0)
+    reference = reference_patches_rgb().reshape(1, _N_PATCHES, 3) / 255.0
+    de = deltaE_ciede2000(rgb2lab(corrected), rgb2lab(reference))
+    return float(np.sqrt(np.mean(de**2)))
+
+
+def find_color_chart(
+    pixels: np.ndarray, *, params: ChartParams = ChartParams()
+) -> ChartDetection | None:
+    """Look for a 24-patch ColorChecker and fit a colour correction to it.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W, 3), uint8 or uint16
+        RGB photo. Not modified.
+    params : ChartParams
+        The largest accepted fit error.
+
+    Returns
+    -------
+    ChartDetection or None
+        ``None`` when no chart is in view.
+    """
+    _check(pixels)
+    bgr = np.ascontiguousarray(pixels[:, :, ::-1])
+    if bgr.dtype == np.uint16:
+        bgr = (bgr.astype(np.float32) * (255.0 / 65535.0) + 0.5).astype(np.uint8)
+    detector = _detector()
+    if not detector.process(bgr, 1):
+        return None
+    checker = detector.getBestColorChecker()
+    patches = np.asarray(checker.getChartsRGB(False), dtype=np.float64).reshape(_N_PATCHES, 3) / 255.0
+    box = np.asarray(checker.getBox(), dtype=np.float64).reshape(4, 2)
+    error = _fit_error_de00(_model(patches), patches)
+    return ChartDetection(box, patches, error, error <= params.max_fit_error_de00)
+
+
+def correct_colors(pixels: np.ndarray, chart: ChartDetection) -> np.ndarray:
+    """Apply the chart's colour correction to the whole photo.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W, 3), uint8 or uint16
+        RGB photo. Not modified.
+    chart : ChartDetection
+        A chart found in this photo (or in one taken under the same light).
+
+    Returns
+    -------
+    ndarray, same shape and dtype as ``pixels``
+        Corrected RGB, clipped to the dtype's range.
+    """
+    _check(pixels)
+    model = _model(chart.patches_rgb)
+    return model.correctImage(np.ascontiguousarray(pixels))

@@ -1,0 +1,386 @@
+"""Per-pixel hair fraction: two-colour unmixing under smooth shading.
+
+In linear light a pixel is the area average of what it shows. A pixel of the
+head where hair hides a share ``f`` of the scalp has the colour::
+
+    I(x) = L(x) * (f * H + (1 - f) * S)
+
+with ``H`` the hair colour, ``S`` the scalp colour (both as lit by the main
+light's colour) and ``L`` a smooth shading field (the light falling off over
+the curved head). Given ``H``, ``S`` and ``L``, ``f`` is the position of
+``I / L`` on the segment from ``S`` to ``H``; it is not clipped to [0, 1], so
+that a zone's mean of ``f`` is an unbiased coverage (noise and the spread of
+hair shades average out instead of piling up at 0 and 1).
+
+``L``, ``H`` and ``S`` come from the photo itself:
+
+1. Pixels are split into a dark class (hair) and a light class (skin): first
+   by colour (two-means on chromaticity, which shading does not change), then
+   by a threshold on shading-corrected log luminance.
+2. In cells of a grid over the head where a class is the clear majority, the
+   mode of that class's log luminance (mean shift started from a low quantile
+   of the dark class, a high quantile of the light class: mixed pixels sit
+   between the two) is taken as the level of *pure* hair or *pure* skin.
+3. One smooth log-shading surface (see :func:`shading_basis`) and one
+   offset per class are fitted to those levels by robust least squares; the
+   threshold moves to the middle of the two offsets and the steps repeat.
+4. The colours ``H`` and ``S`` are the shading-corrected mean colours of the
+   pixels near each class level.
+
+When no skin is seen (a full head of hair) the scalp level is taken from the
+brightest gaps; the coverage is then close to 1 and barely depends on it.
+
+Limits: the lighting must be of one colour (mixed daylight and flash is not
+modelled); specular sheen on hair reads as scalp; hair whose luminance is
+close to the scalp's (grey or blond hair on fair skin) leaves little contrast
+and the error grows as the contrast falls (the ``low_contrast`` flag).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from skimage.filters import threshold_otsu
+
+from scalpmetrics.globalview.colour import LUMA_RGB
+from scalpmetrics.globalview.geometry import HeadEllipse
+from scalpmetrics.params import GlobalViewParams
+
+__all__ = ["UnmixingModel", "fit_unmixing", "hair_fraction"]
+
+_EPS = 1e-4  # linear-light floor before logarithms
+_CHROMA_EPS = 2e-3  # linear-light floor of chromaticities (dark pixels have noisy hue)
+
+
+@dataclass(frozen=True, eq=False)
+class UnmixingModel:
+    """The colour model of one photo.
+
+    Attributes
+    ----------
+    hair_rgb, scalp_rgb : ndarray, shape (3,)
+        Linear RGB of pure hair and pure scalp under unit shading.
+    shading_coefficients : ndarray, shape (K,)
+        Coefficients of the log-shading basis (see :func:`shading_basis`).
+    scalp_seen : bool
+        False when no skin was found and the scalp level was estimated from the brightest gaps.
+    contrast_ratio : float
+        Luminance of the lighter endmember over that of the darker one.
+    """
+
+    hair_rgb: np.ndarray
+    scalp_rgb: np.ndarray
+    shading_coefficients: np.ndarray
+    scalp_seen: bool
+    contrast_ratio: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "hair_rgb_linear": [float(v) for v in self.hair_rgb],
+            "scalp_rgb_linear": [float(v) for v in self.scalp_rgb],
+            "scalp_seen": self.scalp_seen,
+            "contrast_ratio": float(self.contrast_ratio),
+        }
+
+
+def shading_basis(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Log-shading basis without the constant term.
+
+    A cubic in ``(u, v)`` plus the hemisphere term ``s = sqrt(1 - u^2 - v^2)``
+    and ``u s``, ``v s`` (the first-order terms of a Lambertian light on a
+    dome, which a polynomial follows badly near the outline).
+
+    Returns
+    -------
+    ndarray, shape (..., 12), float64
+    """
+    u = np.asarray(u, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    s = np.sqrt(np.clip(1.0 - u * u - v * v, 0.0, 1.0))
+    return np.stack(
+        [u, v, u * u, u * v, v * v, u**3, u * u * v, u * v * v, v**3, s, u * s, v * s], axis=-1
+    )
+
+
+def log_shading(model: UnmixingModel, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Log of the shading field at normalized coordinates ``(u, v)``."""
+    return shading_basis(u, v) @ model.shading_coefficients
+
+
+def _mode(x: np.ndarray, start: float, band: float, iterations: int = 8) -> float:
+    """Mean-shift mode of ``x`` within ``band`` of the estimate, started at ``start``."""
+    level = float(start)
+    for _ in range(iterations):
+        near = np.abs(x - level) < band
+        if not near.any():
+            break
+        level = float(x[near].mean())
+    return level
+
+
+def _robust_lstsq(design: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Weighted least squares with Huber reweighting (scale from the median residual)."""
+    robust = np.ones_like(weight)
+    sol = np.zeros(design.shape[1])
+    for _ in range(4):
+        w = weight * robust
+        sol = np.linalg.lstsq(design * w[:, None], target * w, rcond=None)[0]
+        r = target - design @ sol
+        scale = max(1.4826 * float(np.median(np.abs(r))), 0.02)
+        robust = np.minimum(1.0, 1.5 * scale / np.maximum(np.abs(r), 1e-12))
+    return sol
+
+
+def _chroma_classes(rgb: np.ndarray, logy: np.ndarray, *, min_separation: float) -> np.ndarray | None:
+    """First hair/skin split by colour alone (shading does not change chromaticity).
+
+    Two-means on log-chromaticities; the darker cluster is hair. Splitting on
+    luminance before any shading is known would split lit hair from hair in
+    shadow. Returns ``None`` when the clusters are not separated by at least
+    ``min_separation`` pooled standard deviations (hair and skin of one hue):
+    the luminance split is used then.
+    """
+    x = np.log((rgb[:, [0, 2]] + _CHROMA_EPS) / (rgb[:, [1]] + _CHROMA_EPS))
+    if len(x) < 20:
+        return None
+    centre = x.mean(axis=0)
+    _, _, vt = np.linalg.svd(x - centre, full_matrices=False)
+    proj = (x - centre) @ vt[0]
+    c = np.array([centre + np.percentile(proj, 25) * vt[0], centre + np.percentile(proj, 75) * vt[0]])
+    for _ in range(20):
+        lab = np.argmin(((x[:, None, :] - c[None]) ** 2).sum(-1), axis=1)
+        if np.bincount(lab, minlength=2).min() == 0:
+            return None
+        c = np.array([x[lab == k].mean(axis=0) for k in (0, 1)])
+    spread = np.sqrt(np.mean([x[lab == k].var(axis=0).sum() for k in (0, 1)]))
+    if np.linalg.norm(c[0] - c[1]) < min_separation * max(spread, 1e-6):
+        return None
+    dark_label = int(np.argmin([np.median(logy[lab == k]) for k in (0, 1)]))
+    return lab == dark_label
+
+
+def _cell_levels(
+    logy: np.ndarray,
+    dark: np.ndarray,
+    cells: np.ndarray,
+    n_cells: int,
+    *,
+    q_dark: float,
+    q_light: float,
+    min_pixels: int,
+    min_share: float,
+    band: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per cell: (cell ids, dark levels, light levels) with NaN where a class is too rare."""
+    order = np.argsort(cells, kind="stable")
+    bounds = np.searchsorted(cells[order], np.arange(n_cells + 1))
+    dark_lv = np.full(n_cells, np.nan)
+    light_lv = np.full(n_cells, np.nan)
+    n_dark = np.zeros(n_cells)
+    n_light = np.zeros(n_cells)
+    for c in range(n_cells):
+        idx = order[bounds[c] : bounds[c + 1]]
+        if idx.size == 0:
+            continue
+        d = dark[idx]
+        share = d.mean()
+        if d.sum() >= min_pixels and share >= min_share:
+            dark_lv[c] = _mode(logy[idx][d], np.percentile(logy[idx][d], q_dark), band)
+            n_dark[c] = d.sum()
+        if (~d).sum() >= min_pixels and 1.0 - share >= min_share:
+            light_lv[c] = _mode(logy[idx][~d], np.percentile(logy[idx][~d], q_light), band)
+            n_light[c] = (~d).sum()
+    return dark_lv, light_lv, n_dark, n_light
+
+
+def fit_unmixing(
+    linear: np.ndarray,
+    ellipse: HeadEllipse,
+    domain: np.ndarray,
+    *,
+    params: GlobalViewParams = GlobalViewParams(),
+) -> UnmixingModel:
+    """Estimate hair colour, scalp colour and shading from the head's own pixels.
+
+    Parameters
+    ----------
+    linear : ndarray, shape (H, W, 3), float32
+        Linear RGB photo (working resolution).
+    ellipse : HeadEllipse
+        Head frame in the same pixels.
+    domain : ndarray of bool, shape (H, W)
+        Head pixels to learn from (scalp and, when visible, the face).
+    params : GlobalViewParams
+
+    Returns
+    -------
+    UnmixingModel
+    """
+    ys, xs = np.nonzero(domain)
+    rgb = linear[ys, xs].astype(np.float64)
+    y = rgb @ LUMA_RGB.astype(np.float64)
+    logy = np.log(np.maximum(y, _EPS))
+    uv = ellipse.to_normalized(np.stack([xs, ys], axis=1).astype(np.float64))
+    basis = shading_basis(uv[:, 0], uv[:, 1])
+    # grid cells in head coordinates
+    n_side = max(2, int(round(2.0 / params.shading_cell_fraction)))
+    ci = np.clip(((uv[:, 0] + 1.0) / 2.0 * n_side).astype(int), 0, n_side - 1)
+    cj = np.clip(((uv[:, 1] + 1.0) / 2.0 * n_side).astype(int), 0, n_side - 1)
+    cells = cj * n_side + ci
+    n_cells = n_side * n_side
+    cell_u = (np.arange(n_cells) % n_side + 0.5) / n_side * 2.0 - 1.0
+    cell_v = (np.arange(n_cells) // n_side + 0.5) / n_side * 2.0 - 1.0
+    cell_basis = shading_basis(cell_u, cell_v)
+    min_px = max(4, int(params.shading_min_cell_pixels))
+
+    coef = np.zeros(basis.shape[1])
+    corrected = logy.copy()
+    threshold = float(threshold_otsu(corrected)) if np.ptp(corrected) > 0 else float(corrected[0])
+    first = _chroma_classes(rgb, logy, min_separation=params.chroma_min_separation)
+    c_dark = c_light = None
+    scalp_seen = True
+    for it in range(params.shading_iterations):
+        dark = first if (it == 0 and first is not None) else corrected < threshold
+        shade_cell = cell_basis @ coef
+        dark_lv, light_lv, n_dark, n_light = _cell_levels(
+            corrected, dark, cells, n_cells,
+            q_dark=params.hair_level_percentile, q_light=params.scalp_level_percentile,
+            min_pixels=min_px, min_share=params.pure_cell_share,
+            band=params.endmember_band_log,
+        )
+        has_d, has_l = np.isfinite(dark_lv), np.isfinite(light_lv)
+        scalp_seen = int(has_l.sum()) >= params.min_scalp_cells
+        rows, target, weight, cls = [], [], [], []
+        for has, lv, n, k in ((has_d, dark_lv, n_dark, 0), (has_l, light_lv, n_light, 1)):
+            if k == 1 and not scalp_seen:
+                continue
+            rows.append(cell_basis[has])
+            target.append(lv[has] + shade_cell[has])  # back to uncorrected log levels
+            weight.append(np.sqrt(n[has]))
+            cls.append(np.full(int(has.sum()), k))
+        design = np.concatenate(rows)
+        t = np.concatenate(target)
+        wts = np.concatenate(weight)
+        cl = np.concatenate(cls)
+        offsets = np.stack([(cl == 0), (cl == 1)], axis=1).astype(np.float64)
+        if not scalp_seen:
+            offsets = offsets[:, :1]
+        full = np.concatenate([design, offsets], axis=1)
+        sol = _robust_lstsq(full, t, wts)
+        coef = sol[: design.shape[1]]
+        corrected = logy - basis @ coef
+        c_dark = float(sol[design.shape[1]])
+        if scalp_seen:
+            c_light = float(sol[design.shape[1] + 1])
+        else:
+            c_light = max(
+                c_dark + np.log(params.min_contrast_ratio),
+                float(np.percentile(corrected, params.fallback_scalp_percentile)),
+            )
+        threshold = 0.5 * (c_dark + c_light)
+    assert c_dark is not None and c_light is not None
+    shade = np.exp(basis @ coef)[:, None]
+    norm = rgb / shade
+    level_dark, level_light = np.exp(c_dark), np.exp(c_light)
+    if params.mixture_refine:
+        level_dark, level_light = _mixture_levels(
+            np.exp(corrected), level_dark, level_light, fix_light=True
+        )
+    band = params.endmember_band_log
+    near_dark = np.abs(corrected - np.log(level_dark)) < band
+    near_light = np.abs(corrected - np.log(level_light)) < band
+    dark_rgb = _endmember(norm, near_dark, level_dark)
+    light_rgb = _endmember(norm, near_light, level_light)
+    return UnmixingModel(
+        hair_rgb=dark_rgb,
+        scalp_rgb=light_rgb,
+        shading_coefficients=coef,
+        scalp_seen=scalp_seen,
+        contrast_ratio=float(np.exp(c_light - c_dark)),
+    )
+
+
+def _mixture_levels(
+    y: np.ndarray, dark: float, light: float, *, fix_light: bool
+) -> tuple[float, float]:
+    """Pure-hair and pure-scalp luminances by maximum likelihood.
+
+    The shading-corrected luminances are modelled as a mixture of pure hair
+    (normal about ``dark``: the hair's own shade varies), pure scalp (normal
+    about ``light``) and mixed pixels spread evenly between the two (blurred
+    by the same spreads). Unlike a quantile or a mode, the fitted centres do
+    not move with the share of mixed pixels.
+    """
+    from scipy.optimize import minimize
+    from scipy.special import erf
+
+    lo, hi = np.percentile(y, [0.2, 99.8])
+    if not hi > lo:
+        return dark, light
+    counts, edges = np.histogram(y, bins=240, range=(lo, hi))
+    x = 0.5 * (edges[1:] + edges[:-1])
+    span = hi - lo
+
+    def density(theta: np.ndarray) -> np.ndarray:
+        d, l_, log_sd, log_sl, a1, a2 = theta
+        if fix_light:
+            l_ = light
+        sd, sl = np.exp(log_sd) * span, np.exp(log_sl) * span
+        w = np.exp(np.array([0.0, a1, a2]))
+        w /= w.sum()
+        g_d = np.exp(-0.5 * ((x - d) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
+        g_l = np.exp(-0.5 * ((x - l_) / sl) ** 2) / (sl * np.sqrt(2 * np.pi))
+        s_mid = 0.5 * (sd + sl)
+        width = max(abs(l_ - d), 1e-9)
+        box = (erf((x - min(d, l_)) / (np.sqrt(2) * s_mid))
+               - erf((x - max(d, l_)) / (np.sqrt(2) * s_mid))) / (2 * width)
+        return w[0] * g_d + w[1] * g_l + w[2] * box + 1e-12
+
+    def nll(theta: np.ndarray) -> float:
+        return -float(np.sum(counts * np.log(density(theta))))
+
+    start = np.array([dark, light, np.log(0.05 * dark / span + 1e-3),
+                      np.log(0.05 * light / span + 1e-3), 0.0, 0.0])
+    sol = minimize(nll, start, method="Nelder-Mead",
+                   options={"maxiter": 3000, "xatol": 1e-6, "fatol": 1e-6})
+    d, l_ = float(sol.x[0]), float(sol.x[1])
+    if fix_light:
+        l_ = light
+    if not (lo <= d < l_ <= hi) or not sol.success:
+        return dark, light
+    return d, l_
+
+
+def _endmember(norm_rgb: np.ndarray, near: np.ndarray, level: float) -> np.ndarray:
+    """Mean colour of the pixels near a class level, scaled to that luminance level."""
+    colour = norm_rgb[near].mean(axis=0) if near.sum() >= 4 else np.ones(3)
+    lum = float(colour @ LUMA_RGB)
+    return colour * (level / lum) if lum > 0 else np.full(3, level)
+
+
+def hair_fraction(
+    linear: np.ndarray, ellipse: HeadEllipse, model: UnmixingModel
+) -> np.ndarray:
+    """Per-pixel hair fraction, unclipped.
+
+    Parameters
+    ----------
+    linear : ndarray, shape (H, W, 3), float32
+        Linear RGB photo (the pixels the model was fitted on).
+    ellipse : HeadEllipse
+        Head frame in the same pixels.
+    model : UnmixingModel
+
+    Returns
+    -------
+    ndarray, shape (H, W), float32
+        ``f`` such that ``I / L = f H + (1 - f) S`` in the least-squares
+        sense; about 0 on bare scalp, 1 on full hair, not clipped.
+    """
+    u, v = ellipse.uv_grid(linear.shape)
+    r = np.maximum(np.hypot(u, v), 1.0)  # the model holds on the head: no extrapolation
+    shade = np.exp(log_shading(model, u / r, v / r)).astype(np.float32)
+    d = (model.scalp_rgb - model.hair_rgb).astype(np.float32)
+    proj = (model.scalp_rgb.astype(np.float32)[None, None, :] - linear / shade[:, :, None]) @ d
+    return (proj / float(d @ d)).astype(np.float32)

@@ -1,0 +1,357 @@
+"""Hair/scalp separation on a normalised photo.
+
+Method (details and rationale in ``docs/methods.md``):
+
+1. **Contrast to the skin.** Each channel's log ratio to the local skin colour
+   (:func:`scalpmetrics.normalize.skin_background` at ``reference_window_um``)
+   gives a 3-vector
+   per pixel: zero on skin, dark hair negative in every channel, grey/white
+   hair on dark skin positive, blonde and red hair mostly along colour
+   directions.
+2. **Best hair direction.** The 3-vectors are whitened by the covariance of
+   the least contrasted pixels (the skin texture) and projected on the
+   direction in which the most contrasted pixels of this photo differ most
+   from skin: a signed contrast ``z`` in units of the skin's own noise,
+   whatever the hair and skin colours.
+3. **Detection.** Hysteresis on the lightly smoothed contrast (seeds
+   ``seed_threshold_sigma`` above the skin noise, grown through pixels
+   ``grow_threshold_sigma`` above it), both polarities at once; pieces shorter
+   than ``min_shaft_length_um`` and compact round blobs (openings, flakes,
+   pigment dots) are dropped.
+4. **Boundary and coverage.** Each kept piece's core contrast (a high
+   percentile of its contrast) gives the hair fraction ``contrast / core``
+   of the pixels near it; pixels at least ``edge_fraction`` covered are hair.
+   Gaps narrower than about twice ``mask_closing_um`` inside the mask (a
+   shaft's lighter highlight band) are closed. Inside the mask the fraction
+   is 1; on its boundary and rim it is the sub-pixel share
+   returned by :func:`hair_fraction` (its mean over a region is the region's
+   coverage).
+
+Without a pixel scale the widths needed above are taken from the image: a
+first pass at the scale that makes the image ``uncalibrated_field_mm`` wide
+finds the shafts, their median width (taken as ``typical_shaft_width_um``)
+sets the scale of the second, final pass. Very large photos are processed on
+a copy reduced until the thinnest shaft is ``min_shaft_width_px`` wide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from scalpmetrics.errors import ImageArrayError
+from scalpmetrics.normalize import skin_background
+from scalpmetrics.params import SegmentParams
+
+__all__ = [
+    "HairSegmentation",
+    "hair_fraction",
+    "segment_hair",
+    "segment_hair_fraction",
+    "skin_peak",
+]
+
+_EPS = np.float32(1.0 / 255.0)
+# The contrast is whitened by the skin texture's own covariance, so the skin's
+# spread along it is at least about 1; a spread below this means a flat image
+# (no texture at all), whose rounding noise must not be amplified into hairs.
+_MIN_WHITENED_SPREAD = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class HairSegmentation:
+    """A segmentation with the maps the tracing and measuring steps reuse.
+
+    Attributes
+    ----------
+    mask : ndarray of bool, shape (H, W)
+        Hair pixels.
+    fraction : ndarray of float32, shape (H, W)
+        Share of each pixel covered by hair, in [0, 1]: 1 inside the mask,
+        sub-pixel on its rim, 0 elsewhere.
+    scale_px_per_mm : float
+        The pixel scale the detector worked at (the given one, or the one
+        estimated from the shaft widths when uncalibrated).
+    """
+
+    mask: np.ndarray
+    fraction: np.ndarray
+    scale_px_per_mm: float
+
+
+def _check_image(image: np.ndarray) -> None:
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ImageArrayError(f"expected an (H, W, 3) image, got shape {image.shape}")
+    if not np.issubdtype(image.dtype, np.floating):
+        raise ImageArrayError(f"expected a normalised float image, got {image.dtype}")
+    if min(image.shape[:2]) < 3:
+        raise ImageArrayError(f"image {image.shape[:2]} is too small to segment")
+
+
+def skin_peak(values: np.ndarray, *, bins: int = 256) -> tuple[float, float]:
+    """Location and standard deviation of the skin peak of a channel sample.
+
+    The peak is the histogram mode; its spread comes from the half width at
+    half maximum on the narrower side (the side hair does not widen), so the
+    estimate holds however much of the photo hair covers.
+
+    Parameters
+    ----------
+    values : ndarray, shape (N,)
+        Channel values (a sample of the photo's pixels).
+    bins : int
+        Histogram bins between the 1st and 99th percentiles.
+
+    Returns
+    -------
+    centre, spread : float
+        Skin value and its noise standard deviation, in the values' units.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> skin = rng.normal(0.0, 1.0, 6000)
+    >>> hair = rng.normal(-8.0, 1.0, 4000)
+    >>> c, s = skin_peak(np.concatenate([skin, hair]))
+    >>> bool(abs(c) < 0.3 and 0.7 < s < 1.3)
+    True
+    """
+    lo, hi = np.quantile(values, [0.01, 0.99])
+    if not hi > lo:
+        return float(lo), 1e-6
+    hist, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    hist = np.convolve(hist, [0.25, 0.5, 0.25], mode="same")
+    k = int(np.argmax(hist))
+    half = hist[k] / 2.0
+    left = k
+    while left > 0 and hist[left] > half:
+        left -= 1
+    right = k
+    while right < bins - 1 and hist[right] > half:
+        right += 1
+    width = float(edges[1] - edges[0])
+    hwhm = min(k - left, right - k) * width
+    centre = 0.5 * float(edges[k] + edges[k + 1])
+    return centre, max(hwhm / 1.1774, width / 2.0, 1e-6)
+
+
+def _contrast(image: np.ndarray, window_px: float, params: SegmentParams) -> np.ndarray:
+    """Signed hair contrast (positive = darker than skin) in skin-noise units."""
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    d = cv2.log(image + _EPS)
+    if window_px > 0:
+        d -= cv2.log(skin_background(image, sigma_px=window_px) + _EPS)
+    flat = d.reshape(-1, 3)
+    step = max(1, flat.shape[0] // params.statistics_sample_px)
+    sample = flat[::step].astype(np.float64)
+    centre = np.array([skin_peak(sample[:, c])[0] for c in range(3)])
+    sample -= centre
+    d -= centre.astype(np.float32)
+    norm = np.linalg.norm(sample, axis=1)
+    skin = sample[norm <= np.quantile(norm, params.skin_quantile)]
+    cov = np.cov(skin, rowvar=False) + np.eye(3) * params.noise_floor_log**2
+    evals, evecs = np.linalg.eigh(cov)
+    whiten = evecs @ np.diag(1.0 / np.sqrt(evals)) @ evecs.T
+    ws = sample @ whiten
+    wn = np.linalg.norm(ws, axis=1)
+    tail = ws[wn >= np.quantile(wn, 1.0 - params.tail_fraction)]
+    _, vecs = np.linalg.eigh(tail.T @ tail)
+    u = vecs[:, -1]
+    # Orient so that darker-than-skin (negative mean log) projects positive.
+    if (whiten @ u).sum() > 0:
+        u = -u
+    z = cv2.transform(d, (whiten @ u)[None, :].astype(np.float32))
+    zc, zs = skin_peak(z.reshape(-1)[::step])
+    return (z - np.float32(zc)) / np.float32(max(zs, _MIN_WHITENED_SPREAD))
+
+
+def _blob_filter(stats: np.ndarray, min_length_px: float, max_blob_px: float,
+                 params: SegmentParams) -> np.ndarray:
+    """Which detected pieces can be shafts: long enough and not a compact blob."""
+    w = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
+    h = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    diag = np.hypot(w, h)
+    fill = area / np.maximum(w * h, 1.0)
+    compact = (diag <= max_blob_px) & (fill >= params.blob_fill_fraction) & (
+        np.maximum(w, h) <= params.blob_aspect_ratio * np.minimum(w, h))
+    keep = (diag >= min_length_px) & ~compact
+    keep[0] = False
+    return keep
+
+
+def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float,
+                      params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
+    """Fraction map and mask of a photo already at working resolution."""
+    um = scale_px_per_mm / 1000.0  # px per um
+    z = _contrast(image, params.reference_window_um * um, params)
+    sigma = max(params.min_smoothing_px, params.smoothing_widths * params.min_shaft_width_um * um)
+    zs = cv2.GaussianBlur(z, (0, 0), sigma)
+    step = max(1, zs.size // params.statistics_sample_px)
+    zc, zspread = skin_peak(zs.reshape(-1)[::step])
+    # Smoothing white noise of unit spread leaves 1 / (2 sqrt(pi) sigma) of it.
+    zspread = max(zspread, _MIN_WHITENED_SPREAD / (2.0 * np.sqrt(np.pi) * sigma))
+    stat = np.abs(zs - np.float32(zc)) / np.float32(zspread)
+    seeds = (stat >= params.seed_threshold_sigma).astype(np.uint8)
+    grow = (stat >= params.grow_threshold_sigma).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(grow, connectivity=8)
+    has_seed = np.zeros(n, dtype=bool)
+    has_seed[np.unique(labels[seeds > 0])] = True
+    keep = has_seed & _blob_filter(stats, params.min_shaft_length_um * um,
+                                   params.max_blob_diameter_um * um, params)
+    fraction = np.zeros(z.shape, dtype=np.float32)
+    if not keep.any():
+        return fraction, np.zeros(z.shape, dtype=bool)
+    # Per piece: polarity (darker or lighter than skin) and core contrast.
+    fsig = params.fraction_smoothing_px
+    zf = cv2.GaussianBlur(z, (0, 0), fsig) if fsig > 0 else z
+    lab = labels.ravel()
+    sel = keep[lab]
+    ll = lab[sel]
+    zl = zf.ravel()[sel]
+    signed = np.bincount(ll, weights=zl, minlength=n)
+    polarity = np.where(signed >= 0, 1.0, -1.0).astype(np.float32)
+    value = zl * polarity[ll]
+    core = np.zeros(n, dtype=np.float32)
+    order = np.lexsort((value, ll))
+    ll_sorted, v_sorted = ll[order], value[order]
+    starts = np.searchsorted(ll_sorted, np.arange(n), side="left")
+    ends = np.searchsorted(ll_sorted, np.arange(n), side="right")
+    has = ends > starts
+    pos = starts + np.floor((ends - starts - 1) * params.core_percentile / 100.0).astype(int)
+    core[has] = v_sorted[pos[has]]
+    core = np.maximum(core, np.float32(params.grow_threshold_sigma))
+    # Pixels within half a widest shaft of a kept piece take its fraction.
+    support = np.where(keep[labels], labels, 0).astype(np.float32)
+    reach = int(round(params.max_shaft_width_um * um / 2.0))
+    if reach > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+        support = cv2.dilate(support, kernel)
+    near = support.astype(np.int32)
+    inside = near > 0
+    k = near[inside]
+    fraction[inside] = np.clip(zf[inside] * polarity[k] / core[k], 0.0, 1.0)
+    mask = fraction >= params.edge_fraction
+    # Close narrow gaps inside shafts (a shaft's lighter highlight band).
+    close_px = int(round(params.mask_closing_um * um))
+    if close_px > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * close_px + 1, 2 * close_px + 1))
+        mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
+        mask &= inside
+    # Keep only mask pieces that hold a seed of a kept piece.
+    n2, lab2 = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    hit = np.zeros(n2, dtype=bool)
+    hit[np.unique(lab2[(seeds > 0) & keep[labels] & mask])] = True
+    hit[0] = False
+    mask = hit[lab2]
+    # Coverage: full inside the mask, the sub-pixel share on a one-pixel rim.
+    ones = np.ones((3, 3), np.uint8)
+    m8 = mask.astype(np.uint8)
+    rim = cv2.dilate(m8, ones).astype(bool) & ~mask
+    fraction[cv2.erode(m8, ones).astype(bool)] = 1.0
+    fraction[~(mask | rim)] = 0.0
+    return fraction, mask
+
+
+def _working_factor(scale_px_per_mm: float, params: SegmentParams) -> int:
+    """Integer reduction that keeps the thinnest shaft ``min_shaft_width_px`` wide."""
+    width_px = params.min_shaft_width_um * scale_px_per_mm / 1000.0
+    return max(1, int(width_px / params.min_shaft_width_px))
+
+
+def _segment(image: np.ndarray, scale_px_per_mm: float,
+             params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
+    factor = _working_factor(scale_px_per_mm, params)
+    if factor == 1:
+        return _segment_at_scale(image, scale_px_per_mm, params)
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (max(3, w // factor), max(3, h // factor)),
+                       interpolation=cv2.INTER_AREA)
+    frac_small, _ = _segment_at_scale(small, scale_px_per_mm * small.shape[1] / w, params)
+    # Back to full size: the mask boundary at the interpolated edge_fraction level.
+    frac = cv2.resize(frac_small, (w, h), interpolation=cv2.INTER_LINEAR)
+    mask = frac >= params.edge_fraction
+    return np.where(mask, np.float32(1.0), frac * (frac > 0.05)).astype(np.float32), mask
+
+
+def _estimate_scale(image: np.ndarray, params: SegmentParams) -> float:
+    """Pixel scale implied by the median shaft width of a first pass."""
+    first = image.shape[1] / params.uncalibrated_field_mm
+    _, mask = _segment(image, first, params)
+    if mask.sum() < params.min_pixels_for_scale:
+        return first
+    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    ridge = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & mask
+    width_px = 2.0 * float(np.median(dist[ridge]))
+    return max(width_px, 1.0) * 1000.0 / params.typical_shaft_width_um
+
+
+def segment_hair_fraction(image: np.ndarray, *, px_per_mm: float | None,
+                          params: SegmentParams = SegmentParams()) -> HairSegmentation:
+    """Segment hair; return the mask with its sub-pixel coverage map.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float32
+        Normalised RGB in [0, 1] (see :func:`scalpmetrics.normalize.normalize_photo`).
+        Not modified.
+    px_per_mm : float or None
+        Pixel scale; when ``None`` it is estimated from the shaft widths for
+        internal use only (see the module notes).
+    params : SegmentParams
+        Segmentation parameters.
+
+    Returns
+    -------
+    HairSegmentation
+    """
+    _check_image(image)
+    scale = px_per_mm if px_per_mm is not None else _estimate_scale(image, params)
+    fraction, mask = _segment(image, scale, params)
+    return HairSegmentation(mask=mask, fraction=fraction, scale_px_per_mm=float(scale))
+
+
+def segment_hair(image: np.ndarray, *, px_per_mm: float | None,
+                 params: SegmentParams = SegmentParams()) -> np.ndarray:
+    """Hair mask of a normalised photo.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float32
+        Normalised RGB in [0, 1]. Not modified.
+    px_per_mm : float or None
+        Pixel scale. When ``None`` the detector's scales are estimated from
+        the image (see the module notes).
+    params : SegmentParams
+        Segmentation parameters.
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+        True on hair, dark or light.
+    """
+    return segment_hair_fraction(image, px_per_mm=px_per_mm, params=params).mask
+
+
+def hair_fraction(image: np.ndarray, *, px_per_mm: float | None,
+                  params: SegmentParams = SegmentParams()) -> np.ndarray:
+    """Sub-pixel hair coverage of a normalised photo.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float32
+        Normalised RGB in [0, 1]. Not modified.
+    px_per_mm : float or None
+        Pixel scale, as for :func:`segment_hair`.
+    params : SegmentParams
+        Segmentation parameters.
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W)
+        Share of each pixel covered by hair, in [0, 1]; its mean over a
+        region is the region's coverage fraction.
+    """
+    return segment_hair_fraction(image, px_per_mm=px_per_mm, params=params).fraction

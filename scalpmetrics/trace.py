@@ -1,0 +1,738 @@
+"""Individual hair shafts from a hair mask.
+
+Method (details in ``docs/methods.md``):
+
+1. **Skeleton graph.** The mask is thinned to a one-pixel centreline; pixels
+   with three or more branches are junctions. Junctions closer than a shaft
+   width are merged (a crossing of two wide shafts thins to two nearby
+   junctions), short spurs are pruned, and the rest is cut into ordered
+   segments between ends and junctions.
+2. **Shafts through junctions.** At each junction the segments are paired by
+   direction continuity (the straightest continuation first, bends up to
+   ``max_bend_deg``); paired segments are one shaft, unpaired ones end there
+   (a hair leaving a follicular unit, or touching another). Chains of paired
+   segments are the shafts.
+3. **Width.** The hair-coverage map is integrated across the shaft on
+   perpendicular profiles every ``width_sample_step_px``, away from junctions;
+   the shaft's width is the median of those integrals (sub-pixel).
+4. **Ends.** An end is *cut by the border* when it lies within a shaft
+   width of the image edge. Of the two ends, the emergence end is chosen by
+   the rule in :func:`_choose_emergence`; a shaft is counted when its
+   emergence point is a true end inside the image (``counted``).
+5. **Follicular units.** Emergence points closer than
+   ``follicular_unit_radius_um`` are grouped (single linkage).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+from skimage.morphology import skeletonize
+
+from scalpmetrics.errors import ImageArrayError
+from scalpmetrics.normalize import luminance
+from scalpmetrics.params import TraceParams
+from scalpmetrics.segment import skin_peak
+from scalpmetrics.types import Hair
+
+__all__ = ["trace_hairs", "trace_hairs_with_fraction"]
+
+# Ring order of the 8 neighbours: N, NE, E, SE, S, SW, W, NW as (drow, dcol).
+_RING = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
+
+
+def _ring_lut() -> np.ndarray:
+    """Number of 0->1 transitions around the ring for each 8-bit neighbour code."""
+    lut = np.zeros(256, dtype=np.uint8)
+    for code in range(256):
+        bits = [(code >> k) & 1 for k in range(8)]
+        lut[code] = sum(1 for k in range(8) if bits[k] == 0 and bits[(k + 1) % 8] == 1)
+    return lut
+
+
+_TRANSITIONS = _ring_lut()
+_CODE_KERNEL = np.zeros((3, 3), dtype=np.float32)
+for _k, (_dr, _dc) in enumerate(_RING):
+    _CODE_KERNEL[1 + _dr, 1 + _dc] = float(1 << _k)
+
+
+@dataclass
+class _Segment:
+    """An ordered run of skeleton pixels between two graph nodes."""
+
+    rc: np.ndarray  # (N, 2) float, row/col along the centreline
+    nodes: list[int]  # node id at [start, end]; -1 = free end
+    width_px: float  # local width from the distance transform
+
+
+def _neighbour_code(skel_u8: np.ndarray) -> np.ndarray:
+    code = cv2.filter2D(skel_u8.astype(np.float32), -1, _CODE_KERNEL,
+                        borderType=cv2.BORDER_CONSTANT)
+    return code.astype(np.uint8)
+
+
+def _order_segments(seg_mask: np.ndarray) -> list[np.ndarray]:
+    """Pixels of each 8-connected run of ``seg_mask``, ordered along the run."""
+    rows, cols = np.nonzero(seg_mask)
+    n = rows.size
+    if n == 0:
+        return []
+    index = np.full(seg_mask.shape, -1, dtype=np.int64)
+    index[rows, cols] = np.arange(n)
+    h, w = seg_mask.shape
+    src, dst, wts = [], [], []
+    padded = np.pad(seg_mask, 1)
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        r2, c2 = rows + dr, cols + dc
+        ok = (r2 >= 0) & (r2 < h) & (c2 >= 0) & (c2 < w)
+        ok[ok] = seg_mask[r2[ok], c2[ok]]
+        if dr and dc:
+            # Skip a diagonal link when a 4-connected detour exists (staircase).
+            corner = padded[rows + 1 + dr, cols + 1] | padded[rows + 1, cols + 1 + dc]
+            ok &= ~corner
+        src.append(np.nonzero(ok)[0])
+        dst.append(index[r2[ok], c2[ok]])
+        wts.append(np.full(int(ok.sum()), np.hypot(dr, dc)))
+    s, d, wt = np.concatenate(src), np.concatenate(dst), np.concatenate(wts)
+    degree = np.bincount(s, minlength=n) + np.bincount(d, minlength=n)
+    _, labels = cv2.connectedComponents(seg_mask.astype(np.uint8), connectivity=8)
+    lab = labels[rows, cols]
+    nlab = int(lab.max())
+    # One start per run: its lowest-index end pixel (degree <= 1), else any pixel.
+    is_end = degree <= 1
+    start = np.full(nlab + 1, -1, dtype=np.int64)
+    ends_idx = np.nonzero(is_end)[0][::-1]
+    start[lab[ends_idx]] = ends_idx
+    loops = np.nonzero(start[1:] < 0)[0] + 1
+    if loops.size:
+        first = np.full(nlab + 1, -1, dtype=np.int64)
+        all_idx = np.arange(n)[::-1]
+        first[lab[all_idx]] = all_idx
+        start[loops] = first[loops]
+        # Open each loop by dropping the links of its start pixel but one.
+        loop_starts = set(first[loops].tolist())
+        keep = np.ones(s.size, dtype=bool)
+        seen: set[int] = set()
+        for e in np.nonzero(np.isin(s, list(loop_starts)) | np.isin(d, list(loop_starts)))[0]:
+            node = int(s[e]) if int(s[e]) in loop_starts else int(d[e])
+            if node in seen:
+                keep[e] = False
+            seen.add(node)
+        s, d, wt = s[keep], d[keep], wt[keep]
+    graph = sparse.coo_matrix((wt, (s, d)), shape=(n, n)).tocsr()
+    starts = start[1:]
+    dist = csgraph.dijkstra(graph, directed=False, indices=starts, min_only=True)
+    dist[~np.isfinite(dist)] = 0.0
+    order = np.lexsort((dist, lab))
+    bounds = np.searchsorted(lab[order], np.arange(1, nlab + 2))
+    return [
+        np.stack([rows[order[a:b]], cols[order[a:b]]], axis=1).astype(np.float64)
+        for a, b in zip(bounds[:-1], bounds[1:])
+        if b > a
+    ]
+
+
+def _arc_length(rc: np.ndarray) -> np.ndarray:
+    """Cumulative arc length of an ordered pixel chain, staircases smoothed."""
+    if len(rc) < 2:
+        return np.zeros(len(rc))
+    k = min(5, len(rc))
+    kernel = np.ones(k) / k
+    sm = np.stack([np.convolve(np.pad(rc[:, i], k // 2, mode="edge"), kernel, "valid")
+                   for i in range(2)], axis=1)[: len(rc)]
+    step = np.hypot(*np.diff(sm, axis=0).T)
+    return np.concatenate([[0.0], np.cumsum(step)])
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, a: int) -> int:
+        while self.parent[a] != a:
+            self.parent[a] = self.parent[self.parent[a]]
+            a = self.parent[a]
+        return a
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _skeleton_graph(mask: np.ndarray, dist: np.ndarray,
+                    params: TraceParams) -> tuple[list[_Segment], np.ndarray]:
+    """Segments of the mask's skeleton and the junction-node label map."""
+    skel = skeletonize(mask)
+    skel_u8 = skel.astype(np.uint8)
+    code = _neighbour_code(skel_u8)
+    junction = skel & (_TRANSITIONS[code] >= 3)
+    # Junction zone: junction pixels and their skeleton neighbours.
+    zone = cv2.dilate(junction.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & skel
+    n_nodes, node_map = cv2.connectedComponents(zone.astype(np.uint8), connectivity=8)
+    runs = _order_segments(skel & ~zone)
+    node_touch = cv2.dilate(node_map.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64)
+    segments = []
+    for rc in runs:
+        ends = rc[[0, -1]].astype(np.int64)
+        nodes = [int(node_touch[r, c]) - 1 for r, c in ends]
+        width = 2.0 * float(np.median(dist[rc[:, 0].astype(int), rc[:, 1].astype(int)]))
+        segments.append(_Segment(rc=rc, nodes=nodes, width_px=max(width, 1.0)))
+    return segments, node_map
+
+
+def _simplify(segments: list[_Segment], n_nodes: int, node_xy: np.ndarray,
+              params: TraceParams) -> list[_Segment]:
+    """Merge junctions joined by short bridges; prune short spurs (repeatedly)."""
+    for _ in range(params.simplify_rounds):
+        uf = _UnionFind(n_nodes)
+        keep = []
+        changed = False
+        degree = np.zeros(n_nodes, dtype=int)
+        for s in segments:
+            for nd in s.nodes:
+                if nd >= 0:
+                    degree[nd] += 1
+        for s in segments:
+            length = _arc_length(s.rc)[-1] + 1.0
+            a, b = s.nodes
+            if a >= 0 and b >= 0 and length < params.bridge_merge_widths * s.width_px:
+                uf.union(a, b)
+                changed = True
+                continue
+            free = (a < 0) != (b < 0)
+            node = a if a >= 0 else b
+            if free and degree[node] >= 3 and length < params.spur_prune_widths * s.width_px:
+                degree[node] -= 1
+                changed = True
+                continue
+            keep.append(s)
+        for s in keep:
+            s.nodes = [uf.find(nd) if nd >= 0 else -1 for nd in s.nodes]
+        segments = keep
+        if not changed:
+            break
+    # A junction left with a single branch is no junction: that end is free.
+    degree = np.zeros(n_nodes, dtype=int)
+    for s in segments:
+        for nd in s.nodes:
+            if nd >= 0:
+                degree[nd] += 1
+    for s in segments:
+        s.nodes = [nd if nd >= 0 and degree[nd] >= 2 else -1 for nd in s.nodes]
+    return segments
+
+
+@dataclass
+class _Chain:
+    """A shaft: segments joined through junctions, as one ordered centreline."""
+
+    rc: np.ndarray  # (N, 2) row/col
+    end_kinds: list[str]  # per end: 'free', 'node' (stops at a junction) or 'corner'
+    width_hint_px: float
+    node_ends: np.ndarray  # (N,) bool: point lies within a junction's reach
+    end_nodes: list[int]  # junction id at each end, -1 when none
+    passes: list[tuple[int, int]]  # (index into rc, junction id) crossed on the way
+
+
+def _end_direction(rc: np.ndarray, arc: np.ndarray, width: float, from_start: bool,
+                   params: TraceParams) -> np.ndarray:
+    """Unit (drow, dcol) pointing from an end into the segment, measured
+    past the junction's distortion."""
+    total = arc[-1]
+    a = min(params.direction_skip_widths * width, total / 3.0)
+    b = min(a + params.direction_span_widths * width, total)
+    if from_start:
+        ia, ib = np.searchsorted(arc, a), np.searchsorted(arc, b)
+    else:
+        ia = np.searchsorted(arc, total - a, side="right") - 1
+        ib = np.searchsorted(arc, total - b, side="right") - 1
+    ia, ib = int(np.clip(ia, 0, len(rc) - 1)), int(np.clip(ib, 0, len(rc) - 1))
+    v = rc[ib] - rc[ia]
+    if not np.any(v):
+        v = rc[-1] - rc[0] if from_start else rc[0] - rc[-1]
+    n = float(np.hypot(*v))
+    return v / n if n > 0 else np.zeros(2)
+
+
+def _pair_at_nodes(segments: list[_Segment], params: TraceParams) -> dict[tuple[int, int], tuple[int, int]]:
+    """Pair segment ends at each junction by direction continuity."""
+    by_node: dict[int, list[tuple[int, int]]] = {}
+    for i, s in enumerate(segments):
+        for e, nd in enumerate(s.nodes):
+            if nd >= 0:
+                by_node.setdefault(nd, []).append((i, e))
+    cos_limit = np.cos(np.deg2rad(params.max_bend_deg))
+    partner: dict[tuple[int, int], tuple[int, int]] = {}
+    arcs = {}
+    for ends in by_node.values():
+        if len(ends) < 2:
+            continue
+        dirs = []
+        for i, e in ends:
+            s = segments[i]
+            if i not in arcs:
+                arcs[i] = _arc_length(s.rc)
+            dirs.append(_end_direction(s.rc, arcs[i], s.width_px, e == 0, params))
+        cands = []
+        for a in range(len(ends)):
+            for b in range(a + 1, len(ends)):
+                if ends[a][0] == ends[b][0]:
+                    continue
+                straight = -float(dirs[a] @ dirs[b])
+                if straight >= cos_limit:
+                    cands.append((straight, a, b))
+        used: set[int] = set()
+        for _, a, b in sorted(cands, reverse=True):
+            if a in used or b in used:
+                continue
+            used.update((a, b))
+            partner[ends[a]] = ends[b]
+            partner[ends[b]] = ends[a]
+    return partner
+
+
+def _build_chains(segments: list[_Segment], partner: dict[tuple[int, int], tuple[int, int]]
+                  ) -> list[_Chain]:
+    """Join paired segments into ordered centrelines."""
+    visited = np.zeros(len(segments), dtype=bool)
+    chains = []
+    for first in range(len(segments)):
+        if visited[first]:
+            continue
+        # Walk back from the start of `first` to the chain's beginning.
+        seg, end = first, 0
+        steps = 0
+        while (seg, end) in partner and steps <= len(segments):
+            nseg, nend = partner[(seg, end)]
+            if nseg == first:
+                break
+            seg, end = nseg, 1 - nend
+            steps += 1
+        # `seg` is the first segment; its free side is `end`.
+        parts, kinds_start = [], None
+        widths = []
+        node_flags = []
+        passes: list[tuple[int, int]] = []
+        n_points = 0
+        start_node = end_node = -1
+        cur, cur_start = seg, end
+        while True:
+            visited[cur] = True
+            s = segments[cur]
+            rc = s.rc if cur_start == 0 else s.rc[::-1]
+            flags = np.zeros(len(rc), dtype=bool)
+            reach = max(1.0, s.width_px)
+            for side, nd in ((0, s.nodes[cur_start]), (1, s.nodes[1 - cur_start])):
+                if nd >= 0:
+                    d = np.hypot(*(rc - rc[0 if side == 0 else -1]).T)
+                    flags |= d <= reach
+            if kinds_start is None:
+                kinds_start = "free" if s.nodes[cur_start] < 0 else "node"
+                start_node = s.nodes[cur_start]
+            parts.append(rc)
+            n_points += len(rc)
+            node_flags.append(flags)
+            widths.append((s.width_px, len(rc)))
+            key = (cur, 1 - cur_start)
+            if key not in partner:
+                kind_end = "free" if s.nodes[1 - cur_start] < 0 else "node"
+                end_node = s.nodes[1 - cur_start]
+                break
+            nseg, nend = partner[key]
+            if visited[nseg]:
+                kind_end = "node"
+                end_node = s.nodes[1 - cur_start]
+                break
+            passes.append((n_points - 1, s.nodes[1 - cur_start]))
+            cur, cur_start = nseg, nend
+        rc = np.concatenate(parts)
+        w = np.array(widths, dtype=float)
+        chains.append(_Chain(
+            rc=rc,
+            end_kinds=[kinds_start or "free", kind_end],
+            width_hint_px=float(np.average(w[:, 0], weights=w[:, 1])),
+            node_ends=np.concatenate(node_flags),
+            end_nodes=[start_node, end_node],
+            passes=passes,
+        ))
+    return chains
+
+
+def _split_corners(chain: _Chain, params: TraceParams) -> list[_Chain]:
+    """Cut a centreline where it turns by more than ``max_bend_deg`` within
+    a couple of widths (two hairs leaving one opening in a V)."""
+    rc = chain.rc
+    arc = _arc_length(rc)
+    span = max(params.min_corner_span_px, params.direction_span_widths * chain.width_hint_px)
+    if arc[-1] < 3 * span:
+        return [chain]
+    i_back = np.searchsorted(arc, arc - span)
+    i_fwd = np.clip(np.searchsorted(arc, arc + span), 0, len(rc) - 1)
+    valid = (arc >= span) & (arc <= arc[-1] - span)
+    v1 = rc - rc[i_back]
+    v2 = rc[i_fwd] - rc
+    n1, n2 = np.hypot(*v1.T), np.hypot(*v2.T)
+    cosang = np.einsum("ij,ij->i", v1, v2) / np.maximum(n1 * n2, 1e-9)
+    sharp = valid & (cosang < np.cos(np.deg2rad(params.max_bend_deg)))
+    if not sharp.any():
+        return [chain]
+    # One cut per run of sharp points, at its sharpest point.
+    cuts = []
+    idx = np.nonzero(sharp)[0]
+    groups = np.split(idx, np.nonzero(np.diff(idx) > 1)[0] + 1)
+    for g in groups:
+        cuts.append(int(g[np.argmin(cosang[g])]))
+    out = []
+    bounds = [0, *cuts, len(rc) - 1]
+    for k in range(len(bounds) - 1):
+        a, b = bounds[k], bounds[k + 1]
+        kinds = [chain.end_kinds[0] if k == 0 else "corner",
+                 chain.end_kinds[1] if k == len(bounds) - 2 else "corner"]
+        out.append(_Chain(
+            rc=rc[a:b + 1], end_kinds=kinds, width_hint_px=chain.width_hint_px,
+            node_ends=chain.node_ends[a:b + 1],
+            end_nodes=[chain.end_nodes[0] if k == 0 else -1,
+                       chain.end_nodes[1] if k == len(bounds) - 2 else -1],
+            passes=[(i - a, nd) for i, nd in chain.passes if a <= i <= b],
+        ))
+    return out
+
+
+def _sample(plane: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, nearest: bool = False,
+            outside: float = 0.0) -> np.ndarray:
+    """Values of ``plane`` at sub-pixel (row, col) points of any shape."""
+    shape = rows.shape
+    r = rows.astype(np.float32).reshape(-1)
+    c = cols.astype(np.float32).reshape(-1)
+    n = r.size
+    width = 4096
+    pad = (-n) % width
+    if pad:
+        r = np.concatenate([r, np.zeros(pad, np.float32)])
+        c = np.concatenate([c, np.zeros(pad, np.float32)])
+    out = cv2.remap(plane, c.reshape(-1, width), r.reshape(-1, width),
+                    cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_CONSTANT, borderValue=outside)
+    return out.reshape(-1)[:n].reshape(shape)
+
+
+def _tangents(rc: np.ndarray, arc: np.ndarray, span: float) -> np.ndarray:
+    i0 = np.searchsorted(arc, arc - span / 2)
+    i1 = np.clip(np.searchsorted(arc, arc + span / 2), 0, len(rc) - 1)
+    v = rc[i1] - rc[i0]
+    n = np.hypot(*v.T)[:, None]
+    return np.where(n > 0, v / np.maximum(n, 1e-9), np.array([[1.0, 0.0]]))
+
+
+def _profile_widths(chains: list[_Chain], fraction: np.ndarray, shape: tuple[int, int],
+                    params: TraceParams) -> np.ndarray:
+    """Median integrated hair fraction across each centreline (px)."""
+    centres, normals, owners, radii = [], [], [], []
+    h, w = shape
+    for k, ch in enumerate(chains):
+        arc = _arc_length(ch.rc)
+        wid = ch.width_hint_px
+        tang = _tangents(ch.rc, arc, max(3.0, 2 * wid))
+        pos = np.arange(0.0, arc[-1] + 1e-9, params.width_sample_step_px)
+        idx = np.clip(np.searchsorted(arc, pos), 0, len(arc) - 1)
+        margin = params.end_exclusion_widths * wid
+        ok = (arc[idx] >= margin) & (arc[idx] <= arc[-1] - margin) & ~ch.node_ends[idx]
+        r, c = ch.rc[idx, 0], ch.rc[idx, 1]
+        ok &= (r >= wid) & (r < h - wid) & (c >= wid) & (c < w - wid)
+        if not ok.any():
+            ok = np.ones_like(ok)
+        idx = idx[ok]
+        centres.append(ch.rc[idx])
+        t = tang[idx]
+        normals.append(np.stack([-t[:, 1], t[:, 0]], axis=1))
+        owners.append(np.full(len(idx), k))
+        radii.append(wid)
+    if not chains:
+        return np.zeros(0)
+    centre = np.concatenate(centres)
+    normal = np.concatenate(normals)
+    owner = np.concatenate(owners)
+    reach = params.profile_reach_widths * max(radii) + 2.0
+    offsets = np.arange(-reach, reach + 1e-9, params.profile_step_px)
+    rows = centre[:, :1] + offsets[None, :] * normal[:, :1]
+    cols = centre[:, 1:] + offsets[None, :] * normal[:, 1:]
+    prof = _sample(fraction, rows, cols)
+    mid = len(offsets) // 2
+    total = np.zeros(len(centre))
+    for side in (prof[:, mid:], prof[:, mid::-1]):
+        runmin = np.minimum.accumulate(side, axis=1)
+        ok = (side > params.profile_stop_fraction) & (side - runmin <= params.profile_rise_fraction)
+        ok = np.logical_and.accumulate(ok, axis=1)
+        total += (side * ok).sum(axis=1) * params.profile_step_px
+    total -= prof[:, mid] * params.profile_step_px  # centre counted twice
+    # Limit each hair's profiles to its own reach.
+    widths = np.zeros(len(chains))
+    order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[order], np.arange(len(chains) + 1))
+    for k in range(len(chains)):
+        vals = total[order[bounds[k]:bounds[k + 1]]]
+        widths[k] = float(np.median(vals)) if vals.size else chains[k].width_hint_px
+    return widths
+
+
+def _at_border(xy_rc: np.ndarray, shape: tuple[int, int], margin: float) -> bool:
+    r, c = xy_rc
+    return bool(r < margin or c < margin or r > shape[0] - 1 - margin or c > shape[1] - 1 - margin)
+
+
+def _darkness(image: np.ndarray) -> np.ndarray:
+    """Log luminance below the skin's (positive = darker than skin)."""
+    lum = cv2.log(luminance(image) + np.float32(1.0 / 255.0))
+    step = max(1, lum.size // 200_000)
+    centre, _ = skin_peak(lum.reshape(-1)[::step])
+    return np.float32(centre) - lum
+
+
+def _end_cues(chains: list[_Chain], darkness: np.ndarray, mask: np.ndarray,
+              um_per_px: float, params: TraceParams) -> np.ndarray:
+    """How much darker the skin just beyond each end is than the skin beside
+    the shaft near that end, (n, 2) in log luminance.
+
+    A hair leaves the skin through a follicular opening (a darker dot) with
+    its subsurface part showing as a dark shadow behind it; a cut tip or a
+    free end has plain skin beyond it. Hair pixels are left out; NaN when no
+    skin pixel beyond the end is sampled.
+    """
+    n_along, n_across = params.cue_samples_along, 3
+    per_end = 2 * n_along * n_across
+    pts = np.zeros((len(chains), 2, per_end, 2))
+    for k, ch in enumerate(chains):
+        arc = _arc_length(ch.rc)
+        w = ch.width_hint_px
+        reach = max(params.cue_length_um / um_per_px, 2.0 * w)
+        along = np.linspace(w, w + reach, n_along)
+        across = np.linspace(-0.5 * w, 0.5 * w, n_across)
+        beside_along = -np.linspace(0.5 * w, 0.5 * w + reach, n_along)
+        beside_across = np.array([-1.0, 1.0, 1.5]) * params.cue_side_widths * w
+        beside_across[2] = -beside_across[2]
+        for e in (0, 1):
+            out = -_end_direction(ch.rc, arc, w, e == 0, params)
+            normal = np.array([-out[1], out[0]])
+            p0 = ch.rc[0 if e == 0 else -1]
+            ahead = p0 + along[:, None, None] * out + across[None, :, None] * normal
+            beside = p0 + beside_along[:, None, None] * out + beside_across[None, :, None] * normal
+            pts[k, e] = np.concatenate([ahead.reshape(-1, 2), beside.reshape(-1, 2)])
+    flat = pts.reshape(-1, 2)
+    val = _sample(darkness, flat[:, 0], flat[:, 1], outside=np.nan)
+    hair = _sample(mask.astype(np.uint8), flat[:, 0], flat[:, 1], nearest=True, outside=1)
+    val = np.where(np.isfinite(val) & (hair == 0), val, np.nan).reshape(len(chains), 2, 2, -1)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ahead = np.nanmean(val[:, :, 0], axis=2)
+        beside = np.nanmedian(val[:, :, 1], axis=2)
+    return ahead - np.where(np.isfinite(beside), beside, 0.0)
+
+
+def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
+               um_per_px: float, params: TraceParams) -> list[tuple[int, bool]]:
+    """For each shaft: the end it emerges from and whether it counts.
+
+    The emergence end is chosen by evidence at the ends and by the hair
+    stream. At each end, the skin beyond it is compared with the skin beside
+    the shaft (:func:`_end_cues`): a follicular opening and the subsurface
+    shadow make it darker. Neighbouring hairs leave the skin in nearly the
+    same direction, so each shaft's end-to-end evidence is added to the
+    (Gaussian-weighted, ``flow_radius_um``) mean evidence of its neighbours,
+    projected on its own direction, with weight ``flow_weight``.
+
+    The shaft counts when its emergence end lies inside the image (not cut
+    by the border) and is
+
+    * a free end (unless both ends are free and neither shows an opening
+      darker than ``loose_cue_log``: a loose cut hair lying on the skin), or
+    * a junction where shafts only end (several hairs leaving one opening),
+      or a junction within ``fork_reach_um`` (along a shaft) of a counted free
+      emergence end: a hair of a follicular unit leaving the group where the
+      shafts separate, or
+    * the apex of a sharp V (two hairs leaving one opening) whose other end
+      is a free tip inside the image, or which lies within ``fork_reach_um``
+      of a counted free emergence end.
+
+    Otherwise it crosses the field, emerges outside it, or continues a shaft
+    counted elsewhere, and does not count.
+    """
+    n = len(chains)
+    known = np.isfinite(cues).all(axis=1)
+    cue = np.where(np.isfinite(cues), cues, 0.0)
+    own = np.where(known, cue[:, 0] - cue[:, 1], 0.0)
+    ends = np.array([[ch.rc[0], ch.rc[-1]] for ch in chains])  # (n, 2, 2) row/col
+    chord = ends[:, 1] - ends[:, 0]
+    chord /= np.maximum(np.hypot(chord[:, 0], chord[:, 1]), 1e-9)[:, None]
+    # Evidence that end 0 is the emergence, as a vector pointing from root to tip.
+    evidence = own[:, None] * chord
+    centres = ends.mean(axis=1)
+    flow = np.zeros_like(evidence)
+    radius = params.flow_radius_um / um_per_px
+    if n > 1 and radius > 0:
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(centres)
+        for k, near in enumerate(tree.query_ball_point(centres, 2.0 * radius)):
+            d2 = np.sum((centres[near] - centres[k]) ** 2, axis=1)
+            wts = np.exp(-0.5 * d2 / radius**2)
+            flow[k] = (wts[:, None] * evidence[near]).sum(axis=0) / wts.sum()
+    score = own + params.flow_weight * np.einsum("ij,ij->i", flow, chord)
+    border = []
+    for ch in chains:
+        margin = params.border_margin_widths * ch.width_hint_px + 1.0
+        border.append([_at_border(ch.rc[0], shape, margin), _at_border(ch.rc[-1], shape, margin)])
+    choice = [0 if score[k] >= 0 else 1 for k in range(n)]
+    # Junctions some shaft passes straight through (crossings, not shared openings).
+    crossed = {nd for ch in chains for _, nd in ch.passes}
+    reach = params.fork_reach_um / um_per_px
+    open_nodes: set[int] = set()
+    free_counted = []
+    for k, ch in enumerate(chains):
+        e = choice[k]
+        loose = (ch.end_kinds == ["free", "free"] and not any(border[k])
+                 and max(cue[k]) < params.loose_cue_log)
+        ok = ch.end_kinds[e] == "free" and not border[k][e] and not loose
+        free_counted.append(ok)
+        if not ok:
+            continue
+        arc = _arc_length(ch.rc)
+        for i, nd in ch.passes:
+            if (arc[i] if e == 0 else arc[-1] - arc[i]) <= reach:
+                open_nodes.add(nd)
+        far = ch.end_nodes[1 - e]
+        if far >= 0 and arc[-1] <= reach:
+            open_nodes.add(far)
+    # A V apex counts when an opening seen directly lies within reach of it.
+    seen_xy = np.array([chains[k].rc[0 if choice[k] == 0 else -1]
+                        for k in range(n) if free_counted[k]]).reshape(-1, 2)
+    near_open = [False] * n
+    for k, ch in enumerate(chains):
+        e = choice[k]
+        if ch.end_kinds[e] != "corner":
+            continue
+        tip_free = ch.end_kinds[1 - e] == "free" and not border[k][1 - e]
+        p = ch.rc[0 if e == 0 else -1]
+        near_open[k] = tip_free or (len(seen_xy) > 0
+                                    and bool(np.min(np.hypot(*(seen_xy - p).T)) <= reach))
+    out = []
+    for k, ch in enumerate(chains):
+        e = choice[k]
+        kind = ch.end_kinds[e]
+        if border[k][e]:
+            counted = False
+        elif kind == "free":
+            counted = free_counted[k]
+        elif kind == "node":
+            nd = ch.end_nodes[e]
+            counted = nd in open_nodes or nd not in crossed
+        else:
+            counted = near_open[k]
+        out.append((e, counted))
+    return out
+
+
+def _follicular_units(points: np.ndarray, radius_px: float) -> np.ndarray:
+    """Single-linkage groups of points closer than ``radius_px`` (labels 0..)."""
+    n = len(points)
+    uf = _UnionFind(n)
+    if n > 1 and radius_px > 0:
+        from scipy.spatial import cKDTree
+
+        for a, b in cKDTree(points).query_pairs(radius_px):
+            uf.union(a, b)
+    roots = [uf.find(i) for i in range(n)]
+    _, labels = np.unique(roots, return_inverse=True)
+    return labels.astype(int)
+
+
+def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
+                params: TraceParams = TraceParams(),
+                fraction: np.ndarray | None = None) -> tuple[Hair, ...]:
+    """Split a hair mask into individual shafts and measure each.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (H, W)
+        Hair mask (see :func:`scalpmetrics.segment.segment_hair`). Not modified.
+    image : ndarray, shape (H, W, 3), float32
+        The normalised photo the mask came from.
+    px_per_mm : float or None
+        Pixel scale; without it widths in um and terminal/vellus are ``None``
+        and length limits are taken relative to the median shaft width.
+    params : TraceParams
+        Tracing parameters.
+    fraction : ndarray of float32, shape (H, W), optional
+        Sub-pixel hair coverage (see :func:`scalpmetrics.segment.segment_hair_fraction`);
+        widths are integrated on it. Without it the binary mask is used and
+        widths are only whole-pixel accurate.
+
+    Returns
+    -------
+    tuple of Hair
+        One entry per traced shaft, counted or not, in a deterministic order.
+    """
+    if mask.ndim != 2:
+        raise ImageArrayError(f"expected a 2-D mask, got shape {mask.shape}")
+    if image.shape[:2] != mask.shape:
+        raise ImageArrayError(f"mask {mask.shape} and image {image.shape[:2]} differ in size")
+    mask = mask.astype(bool)
+    if fraction is None:
+        fraction = mask.astype(np.float32)
+    elif fraction.shape != mask.shape:
+        raise ImageArrayError(f"fraction {fraction.shape} and mask {mask.shape} differ in size")
+    fraction = np.ascontiguousarray(fraction, dtype=np.float32)
+    if not mask.any():
+        return ()
+    shape = mask.shape
+    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    segments, node_map = _skeleton_graph(mask, dist, params)
+    segments = _simplify(segments, int(node_map.max()), np.zeros(0), params)
+    partner = _pair_at_nodes(segments, params)
+    chains = [c for ch in _build_chains(segments, partner) for c in _split_corners(ch, params)]
+    chains = [c for c in chains if len(c.rc) >= 2]
+    if not chains:
+        return ()
+    widths_px = _profile_widths(chains, fraction, shape, params)
+    scale = px_per_mm
+    if scale is None:
+        scale = float(np.median(widths_px)) * 1000.0 / params.typical_shaft_width_um
+    um_per_px = 1000.0 / scale
+    cues = _end_cues(chains, _darkness(image), mask, um_per_px, params)
+    decisions = _emergence(chains, cues, shape, um_per_px, params)
+    hairs_raw = []
+    for ch, wpx, (emerge, inside) in zip(chains, widths_px, decisions):
+        length = _arc_length(ch.rc)[-1]
+        # A free end of the thinned centreline stops about half a width short.
+        length += 0.5 * ch.width_hint_px * sum(k == "free" for k in ch.end_kinds)
+        counted = (inside and length * um_per_px >= params.min_shaft_length_um
+                   and length >= params.min_shaft_length_widths * wpx
+                   and wpx * um_per_px >= params.min_shaft_width_um)
+        hairs_raw.append((ch, float(wpx), float(length), emerge, counted))
+    emergence = np.array([ch.rc[0 if e == 0 else -1][::-1] for ch, _, _, e, _ in hairs_raw])
+    counted_idx = [i for i, h in enumerate(hairs_raw) if h[4]]
+    units = np.full(len(hairs_raw), -1, dtype=int)
+    if counted_idx:
+        radius = params.follicular_unit_radius_um / um_per_px
+        units[counted_idx] = _follicular_units(emergence[counted_idx], radius)
+    hairs = []
+    for i, (ch, wpx, length, e, counted) in enumerate(hairs_raw):
+        tip = ch.rc[-1 if e == 0 else 0][::-1]
+        width_um = wpx * 1000.0 / px_per_mm if px_per_mm is not None else None
+        hairs.append(Hair(
+            hair_id=i,
+            emergence_xy_px=(float(emergence[i][0]), float(emergence[i][1])),
+            tip_xy_px=(float(tip[0]), float(tip[1])),
+            length_px=length,
+            width_px=wpx,
+            width_um=width_um,
+            is_terminal=None if width_um is None else bool(width_um >= params.vellus_cutoff_um),
+            counted=bool(counted),
+            unit_id=int(units[i]),
+        ))
+    return tuple(hairs)
