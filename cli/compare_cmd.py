@@ -54,10 +54,15 @@ def compare_command(
     when a follow-up cannot be aligned, unless --allow-unregistered.
     """
     from scalpmetrics.compare import compare_visits
-    from scalpmetrics.report import to_json
+    from scalpmetrics.report import check_output_path, to_json
 
     if len(photos) < 2:
         raise click.UsageError("give a baseline photo and at least one follow-up photo")
+    if report_out:  # fail before the analysis, not after it
+        from scalpmetrics.report_html import require_report_extra
+
+        check_output_path(report_out)
+        require_report_extra()
     params = build_params(config_path, param_overrides)
     date_list = None if dates is None else [d.strip() or None for d in dates.split(",")]
     if view is not None or regions_mask is not None or regions_polygons is not None:

@@ -43,7 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from scalpmetrics import __version__
-from scalpmetrics.errors import BatchError, ManifestError, MissingExtraError, ScalpmetricsError
+from scalpmetrics.errors import (
+    BatchError,
+    ManifestError,
+    MissingExtraError,
+    OutputFileError,
+    ScalpmetricsError,
+)
 from scalpmetrics.executors import BatchExecutor, WorkerLost, make_executor
 from scalpmetrics.manifest import (
     FIELD_WIDTH_COLUMN,
@@ -56,7 +62,7 @@ from scalpmetrics.manifest import (
 )
 from scalpmetrics.params import Params
 from scalpmetrics.regions import parse_grid_spec
-from scalpmetrics.report import atomic_write_bytes
+from scalpmetrics.report import atomic_write_bytes, check_output_path
 from scalpmetrics.types import Analysis, RegionMetrics
 
 try:
@@ -487,7 +493,8 @@ def output_plan(
     Raises
     ------
     BatchError
-        An unknown table format; a missing output folder; ``resume`` and
+        An unknown table format; a missing or unwritable output folder, or a
+        folder where the table, change table or journal goes; ``resume`` and
         ``overwrite`` together; files of an earlier run in the way without
         ``resume`` or ``overwrite``; a table without its journal on ``resume``.
     MissingExtraError
@@ -499,16 +506,19 @@ def output_plan(
         raise BatchError(f"{out}: the output must end in .csv or .parquet")
     if fmt == "parquet":
         _require_pyarrow()
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise BatchError(f"{out}: output folder {out.parent} does not exist")
-    if resume and overwrite:
-        raise BatchError("give resume or overwrite, not both")
     plan = OutputPlan(
         out_path=out,
         changes_path=out.with_name(out.stem + CHANGES_INFIX + out.suffix),
         journal_path=out.with_name(out.name + JOURNAL_SUFFIX),
         format=fmt,
     )
+    for path in (plan.out_path, plan.changes_path, plan.journal_path):
+        try:
+            check_output_path(path)
+        except OutputFileError as exc:
+            raise BatchError(str(exc)) from None
+    if resume and overwrite:
+        raise BatchError("give resume or overwrite, not both")
     if overwrite:
         return plan
     if plan.journal_path.exists() and not resume:

@@ -11,6 +11,9 @@ error, never silently replaced.
 from __future__ import annotations
 
 import math
+import numbers
+
+import numpy as np
 
 from scalpmetrics.errors import CalibrationError
 from scalpmetrics.params import CalibrationParams
@@ -22,6 +25,9 @@ def check_px_per_mm(
 ) -> float:
     """Return ``value`` as float if it is a plausible scale, else raise.
 
+    ``value`` must be a real number (``int``, ``float`` or a NumPy number);
+    text and booleans are refused, not converted.
+
     Examples
     --------
     >>> check_px_per_mm(100)
@@ -31,10 +37,7 @@ def check_px_per_mm(
     ...
     scalpmetrics.errors.CalibrationError: px_per_mm must be a finite number, got nan
     """
-    try:
-        v = float(value)
-    except (TypeError, ValueError, OverflowError):  # overflow: an int beyond float range
-        raise CalibrationError(f"{what} must be a number, got {value!r}") from None
+    v = _as_float(value, what)
     if not math.isfinite(v):
         raise CalibrationError(f"{what} must be a finite number, got {value!r}")
     if v <= 0:
@@ -106,11 +109,24 @@ def resolve_calibration(
     return Calibration()
 
 
-def _finite_positive(value: float, what: str) -> float:
+def _as_float(value: float, what: str) -> float:
+    """``value`` as a float if it is a real number: int, float or a NumPy number.
+
+    Text (``"80"``) and booleans are refused: a scale read from a file or a
+    form must be parsed, and its unit checked, before it gets here.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise CalibrationError(
+            f"{what} must be a number, got {type(value).__name__} {value!r}"
+        )
     try:
-        v = float(value)
-    except (TypeError, ValueError, OverflowError):  # overflow: an int beyond float range
-        raise CalibrationError(f"{what} must be a number, got {value!r}") from None
+        return float(value)
+    except OverflowError:  # an int beyond float range
+        raise CalibrationError(f"{what} must be a finite number, got {value!r}") from None
+
+
+def _finite_positive(value: float, what: str) -> float:
+    v = _as_float(value, what)
     if not math.isfinite(v) or v <= 0:
         raise CalibrationError(f"{what} must be a finite positive number, got {value!r}")
     return v

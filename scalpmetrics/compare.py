@@ -79,6 +79,7 @@ class AreaMetrics:
     coverage_fraction: float | None
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON record (``area_metrics`` of ``docs/schema/compare.schema.json``)."""
         return dict(self.__dict__)
 
 
@@ -95,6 +96,8 @@ class RegionChange:
     coverage_change_points: float | None
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON record; ``density_change_pct`` equals ``hair_count_change_pct``
+        (the same area at both visits)."""
         return {
             "name": self.name,
             "area_cm2": self.baseline.area_cm2,
@@ -160,6 +163,7 @@ class VisitChange:
     regions: tuple[RegionChange, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON record (``change`` of ``docs/schema/compare.schema.json``)."""
         out = dict(self.__dict__)
         out["baseline"] = None if self.baseline is None else self.baseline.to_dict()
         out["followup"] = None if self.followup is None else self.followup.to_dict()
@@ -193,6 +197,7 @@ class Trend:
     ci95: dict[str, tuple[float, float] | None]
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON record (intervals as ``[low, high]`` lists)."""
         return {
             "visits": list(self.visits),
             "months": list(self.months),
@@ -274,7 +279,8 @@ class Comparison:
     provenance: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON record of ``scalpmetrics compare --json``."""
+        """The JSON record of ``scalpmetrics compare --json``, described by
+        ``docs/schema/compare.schema.json``."""
         from scalpmetrics import SCHEMA_VERSION
 
         base = self.visits[0]

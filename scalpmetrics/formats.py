@@ -28,6 +28,7 @@ from __future__ import annotations
 import io as _io
 import math
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from scalpmetrics.errors import (
     CalibrationError,
     ImageDecodeError,
     MissingExtraError,
+    ScalpmetricsError,
     UnsupportedFormatError,
 )
 from scalpmetrics.io import _exif_metadata, _short, check_size, to_rgb
@@ -174,7 +176,8 @@ def decode_dicom(
         Multi-frame, signed, unusual bit depth or photometric interpretation,
         or a compression no installed decoder handles.
     ImageDecodeError
-        Truncated or corrupt, or no pixel data.
+        Truncated or corrupt (including an element that cannot be parsed),
+        or no pixel data.
     CalibrationError
         ``PixelSpacing`` malformed or non-square beyond the tolerance.
     """
@@ -183,9 +186,20 @@ def decode_dicom(
     except ImportError:
         raise MissingExtraError("pydicom", "dicom") from None
     try:
-        ds = pydicom.dcmread(_io.BytesIO(data))
-    except Exception as exc:  # pydicom raises many types on corrupt input
+        with warnings.catch_warnings():  # pydicom warns of each invalid value it meets
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(_io.BytesIO(data))
+            return _decode_dataset(ds, name=name, params=params)
+    except ScalpmetricsError:
+        raise
+    except Exception as exc:  # pydicom parses elements lazily: a malformed one fails when read
         raise ImageDecodeError(f"{name}: corrupt DICOM file ({_short(exc)})") from None
+
+
+def _decode_dataset(
+    ds: Any, *, name: str, params: LoadParams
+) -> tuple[np.ndarray, PhotoMetadata, Calibration]:
+    """:func:`decode_dicom` after parsing; any element read may raise (pydicom is lazy)."""
     if "PixelData" not in ds:
         raise ImageDecodeError(f"{name}: DICOM file has no pixel data")
     rows, cols = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)

@@ -31,7 +31,6 @@ from scalpmetrics.errors import (
     ImageTooLargeError,
     ImageTooSmallError,
     InputFileError,
-    ScalpmetricsError,
     UnsupportedFormatError,
 )
 from scalpmetrics.params import LoadParams
@@ -165,12 +164,7 @@ def load_photo(
     elif fmt == "DICOM":
         from scalpmetrics import formats
 
-        try:
-            pixels, meta, calibration = formats.decode_dicom(data, name=name, params=params)
-        except ScalpmetricsError:
-            raise
-        except Exception as exc:  # pydicom parses lazily: a corrupt element fails when read
-            raise ImageDecodeError(f"{name}: corrupt DICOM file ({_short(exc)})") from None
+        pixels, meta, calibration = formats.decode_dicom(data, name=name, params=params)
     else:
         with quiet_decoders():
             pixels, meta = decode_image_bytes(data, fmt=fmt, name=name, params=params)

@@ -108,8 +108,24 @@ class InputProblem:
     message: str
 
     def __str__(self) -> str:
-        place = self.where if self.where == self.path else f"{self.where}: {self.path}"
-        return f"{place}: {self.message}"
+        where, path = shown(self.where), shown(self.path)
+        place = where if self.where == self.path else f"{where}: {path}"
+        return f"{place}: {shown(self.message)}"
+
+
+def shown(value: object) -> str:
+    r"""``value`` as text for a one-line message: as is when printable, else its ``repr``.
+
+    Manifest cells, column names and file names can hold line breaks and
+    other control characters; a message quoting them stays one line.
+
+    Examples
+    --------
+    >>> shown("a.jpg"), shown("a\nb.jpg")
+    ('a.jpg', "'a\\nb.jpg'")
+    """
+    text = str(value)
+    return text if text.isprintable() else repr(text)
 
 
 def natural_sort_key(text: str) -> tuple[object, ...]:
@@ -154,41 +170,46 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
         same photo that differ in any column are kept).
     """
     src = Path(path)
+    name = shown(src)
     try:
         with open(src, encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh)
-            records = [(reader.line_num, cells) for cells in reader]
+            first_line = 1
+            records: list[tuple[int, list[str]]] = []
+            for cells in reader:  # a quoted cell may span lines: number a row by its first
+                records.append((first_line, cells))
+                first_line = reader.line_num + 1
     except FileNotFoundError:
-        raise ManifestError(f"{src}: no such manifest file") from None
+        raise ManifestError(f"{name}: no such manifest file") from None
     except OSError as exc:
-        raise ManifestError(f"{src}: cannot read manifest ({exc.strerror})") from None
+        raise ManifestError(f"{name}: cannot read manifest ({exc.strerror})") from None
     except UnicodeDecodeError:
-        raise ManifestError(f"{src}: manifest is not UTF-8 text") from None
+        raise ManifestError(f"{name}: manifest is not UTF-8 text") from None
     except csv.Error as exc:
-        raise ManifestError(f"{src}: not a readable CSV file ({exc})") from None
+        raise ManifestError(f"{name}: not a readable CSV file ({shown(exc)})") from None
     records = [(line, cells) for line, cells in records if any(c.strip() for c in cells)]
     if not records:
-        raise ManifestError(f"{src}: manifest is empty")
-    columns = _header(src, records[0][1])
+        raise ManifestError(f"{name}: manifest is empty")
+    columns = _header(name, records[0][1])
     if len(records) == 1:
-        raise ManifestError(f"{src}: manifest has a header but no rows")
+        raise ManifestError(f"{name}: manifest has a header but no rows")
     base = src.parent.absolute()
     rows: list[ManifestRow] = []
     seen: dict[tuple[str, ...], int] = {}
     for line, cells in records[1:]:
         if len(cells) != len(columns):
             raise ManifestError(
-                f"{src}: line {line} has {len(cells)} cells but the header has {len(columns)}"
+                f"{name}: line {line} has {len(cells)} cells but the header has {len(columns)}"
             )
         values = dict(zip(columns, cells, strict=True))
         written = values[PATH_COLUMN].strip()
         if not written:
-            raise ManifestError(f"{src}: line {line} has an empty path")
+            raise ManifestError(f"{name}: line {line} has an empty path")
         photo = base / written
         identity = (str(photo),) + tuple(v for c, v in values.items() if c != PATH_COLUMN)
         if identity in seen:
             raise ManifestError(
-                f"{src}: lines {seen[identity]} and {line} are the same photo with the "
+                f"{name}: lines {seen[identity]} and {line} are the same photo with the "
                 "same columns; remove one"
             )
         seen[identity] = line
@@ -196,18 +217,18 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
     return Manifest(src, columns, tuple(rows))
 
 
-def _header(src: Path, cells: list[str]) -> tuple[str, ...]:
+def _header(src: str, cells: list[str]) -> tuple[str, ...]:
+    """The column names of a header row (``src``: the manifest, as shown in messages)."""
     columns = tuple(c.strip() for c in cells)
-    for number, name in enumerate(columns, start=1):
-        if not name:
+    for number, column in enumerate(columns, start=1):
+        if not column:
             raise ManifestError(f"{src}: header column {number} has no name")
     twice = sorted({c for c in columns if columns.count(c) > 1})
     if twice:
         raise ManifestError(f"{src}: header names column {twice[0]!r} more than once")
     if PATH_COLUMN not in columns:
-        raise ManifestError(
-            f"{src}: manifest has no {PATH_COLUMN!r} column (columns: {', '.join(columns)})"
-        )
+        listed = ", ".join(map(shown, columns))
+        raise ManifestError(f"{src}: manifest has no {PATH_COLUMN!r} column (columns: {listed})")
     return columns
 
 
@@ -235,13 +256,14 @@ def scan_directory(path: str | os.PathLike[str]) -> Manifest:
         in the root or in a subject folder (a layout mistake).
     """
     root = Path(path)
+    where = shown(root)
     if not root.is_dir():
-        raise ManifestError(f"{root}: not a folder")
+        raise ManifestError(f"{where}: not a folder")
     found: list[tuple[str, str, str]] = []
     misplaced: list[str] = []
 
     def on_error(exc: OSError) -> None:
-        raise ManifestError(f"{exc.filename}: cannot read folder ({exc.strerror})")
+        raise ManifestError(f"{shown(exc.filename)}: cannot read folder ({exc.strerror})")
 
     for folder, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
         rel = Path(folder).relative_to(root).parts
@@ -256,11 +278,11 @@ def scan_directory(path: str | os.PathLike[str]) -> Manifest:
     if misplaced:
         first = sorted(misplaced, key=natural_sort_key)[0]
         raise ManifestError(
-            f"{root}: photo {first} is not in a SUBJECT/VISIT folder "
+            f"{where}: photo {shown(first)} is not in a SUBJECT/VISIT folder "
             f"({len(misplaced)} such photo(s)); move it or use a manifest CSV"
         )
     if not found:
-        raise ManifestError(f"{root}: no photos found (expected SUBJECT/VISIT/photo files)")
+        raise ManifestError(f"{where}: no photos found (expected SUBJECT/VISIT/photo files)")
     found.sort(key=lambda t: tuple(natural_sort_key(p) for p in t))
     base = root.absolute()
     rows = tuple(

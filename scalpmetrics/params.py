@@ -568,6 +568,17 @@ class GlobalViewParams:
         12, 4, 1_000_000, "a class needs this many pixels in a cell to give a level there"
     )
     shading_iterations: int = _p(4, 1, 50, "alternations of classification and shading fit")
+    shading_from_hair: bool = _p(
+        True,
+        doc="fit the shading to the hair cells alone (hair lies over every zone), then the "
+        "scalp level to the scalp cells under that shading",
+    )
+    shading_ridge: float = _p(
+        0.01, 0.0, 100.0,
+        "each shading coefficient is pulled towards zero with this share of the cells' total "
+        "weight (hair and scalp cells rarely overlap: without it, a shading step between them "
+        "can stand in for the hair-scalp contrast)",
+    )
     hair_level_percentile: float = _p(
         10.0, 0.0, 100.0,
         "pure-hair level of a cell: this percentile of its hair-class log luminances",
@@ -592,6 +603,15 @@ class GlobalViewParams:
     min_contrast_ratio: float = _p(
         1.5, 1.0, 100.0,
         "when no scalp is seen, it is taken at least this many times brighter than the hair",
+    )
+    same_hue_distance: float = _p(
+        0.1, 0.0, 5.0,
+        "a light class whose log-chromaticity is this close to the hair's ...",
+    )
+    same_hue_max_contrast_ratio: float = _p(
+        2.5, 1.0, 100.0,
+        "... and which is less than this many times brighter is lit hair, not scalp: the "
+        "scalp is then taken as not seen",
     )
     fallback_scalp_percentile: float = _p(
         99.5, 50.0, 100.0,

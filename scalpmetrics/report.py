@@ -68,10 +68,14 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 def check_output_path(path: str | os.PathLike[str]) -> Path:
     """Return the folder of an output file, after checking it can be written there.
 
+    Cheap enough to call before a long analysis, so that a bad output path
+    fails at once rather than after the work is done.
+
     Raises
     ------
     OutputFileError
-        The folder does not exist or the path is a folder.
+        The folder does not exist, the path is a folder, or this process may
+        not create files in the folder.
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
@@ -79,6 +83,8 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         raise OutputFileError(f"{target}: output folder {folder} does not exist")
     if target.is_dir():
         raise OutputFileError(f"{target}: is a folder, not a file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputFileError(f"{target}: no permission to write in folder {folder}")
     return folder
 
 

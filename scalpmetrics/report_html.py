@@ -14,6 +14,7 @@ Needs the ``report`` extra (Jinja2).
 from __future__ import annotations
 
 import base64
+import importlib.util
 import math
 import os
 from collections.abc import Sequence
@@ -139,11 +140,19 @@ def write_compare_report(
 # ---------------------------------------------------------------------------------------
 
 
+def require_report_extra() -> None:
+    """Raise :class:`MissingExtraError` unless Jinja2 (the ``report`` extra) is installed.
+
+    Cheap: lets a command refuse ``--report-out`` before a long analysis.
+    """
+    if importlib.util.find_spec("jinja2") is None:
+        raise MissingExtraError("jinja2", "report")
+
+
 def _environment() -> Any:
-    try:
-        import jinja2
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise MissingExtraError("jinja2", "report") from None
+    require_report_extra()
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("scalpmetrics", "templates"),
         autoescape=True,

@@ -455,6 +455,14 @@ def test_refusals_protect_earlier_results(fake, study, tmp_path):
         output_plan(tmp_path / "nowhere" / "r.csv")
 
 
+@pytest.mark.parametrize("name", ["r.csv", "r.changes.csv", "r.csv.journal.jsonl"])
+def test_a_folder_in_place_of_an_output_is_refused_before_scoring(tmp_path, name):
+    (tmp_path / name).mkdir()
+    for resume, overwrite in ((False, False), (False, True), (True, False)):
+        with pytest.raises(BatchError, match="is a folder, not a file"):
+            output_plan(tmp_path / "r.csv", resume=resume, overwrite=overwrite)
+
+
 def test_a_journal_held_by_a_running_batch_cannot_be_opened(tmp_path):
     header = {"kind": batch.JOURNAL_KIND, "format": batch.JOURNAL_FORMAT,
               **dict.fromkeys(batch.RESUME_SETTINGS)}
@@ -520,13 +528,12 @@ def test_cli_manifest_problem_is_one_line(tmp_path):
 # ----------------------------------------------------------------------------- real pipeline
 
 
-def test_real_pipeline_end_to_end(tmp_path, monkeypatch):
-    # Skipped only while the analysis or phantom modules cannot be imported yet.
-    try:
-        from scalpmetrics.analysis import analyze as real_analyze
-        from scalpmetrics.synthetic import make_phantom
-    except ImportError as exc:
-        pytest.skip(f"analysis pipeline not importable yet: {exc}")
+def test_real_pipeline_end_to_end(tmp_path):
+    """The real analysis, in a process pool and in this process: same table, same figures."""
+    # imported here: worker processes import this module and need not load the pipeline
+    from scalpmetrics.analysis import analyze as real_analyze
+    from scalpmetrics.synthetic import make_phantom
+
     folder = tmp_path / "photos"
     folder.mkdir()
     rows = []

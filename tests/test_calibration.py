@@ -53,3 +53,30 @@ def test_both_given_is_an_error(photo):
 
 def test_check_returns_float():
     assert check_px_per_mm(np.float32(90)) == 90.0
+
+
+@pytest.mark.parametrize("value", [80, 80.0, np.float32(80), np.float64(80), np.int64(80),
+                                   np.uint16(80)])
+def test_numbers_of_any_kind_are_accepted(value):
+    assert check_px_per_mm(value) == 80.0
+
+
+@pytest.mark.parametrize("bad", ["80", b"80", True, np.bool_(True), [80], np.array([80.0])])
+def test_non_numbers_are_refused_not_converted(photo, bad):
+    with pytest.raises(CalibrationError, match="must be a number"):
+        check_px_per_mm(bad)
+    with pytest.raises(CalibrationError, match="must be a number"):
+        resolve_calibration(photo, px_per_mm=bad)
+    with pytest.raises(CalibrationError, match="must be a number"):
+        resolve_calibration(photo, field_width_mm=bad)
+
+
+def test_none_is_not_a_scale():
+    with pytest.raises(CalibrationError, match="must be a number"):
+        check_px_per_mm(None)
+
+
+def test_refusal_is_one_line():
+    with pytest.raises(CalibrationError) as info:
+        check_px_per_mm("80\nmm")
+    assert "\n" not in str(info.value)

@@ -1,4 +1,4 @@
-"""The analyze command through click's CliRunner: output contract and errors."""
+"""The command line through click's CliRunner: output contract, errors, outputs, docs/cli.md."""
 
 import json
 
@@ -129,3 +129,103 @@ def test_bad_files(tmp_path, content, fragment):
 
 def test_usage_error_exit_code():
     assert run("analyze").exit_code == 2
+
+
+# ----------------------------------------------------------------------------- output paths
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("the analysis ran before the output path was checked")
+
+
+def _one_error_line(res, fragment):
+    assert res.exit_code == 1, res.output
+    assert res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+    assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("option", ["--mask-out", "--overlay-out"])
+def test_analyze_checks_outputs_before_analysing(photo_path, tmp_path, monkeypatch, option):
+    import scalpmetrics.analysis
+
+    monkeypatch.setattr(scalpmetrics.analysis, "analyze", _refuse)
+    res = run("analyze", photo_path, "--px-per-mm", 80, option, tmp_path / "no" / "o.png")
+    _one_error_line(res, "does not exist")
+
+
+@pytest.mark.parametrize("view", [None, "vertex"])
+def test_compare_checks_report_out_before_analysing(photo_path, tmp_path, monkeypatch, view):
+    import scalpmetrics.compare
+    import scalpmetrics_cli.compare_cmd
+
+    monkeypatch.setattr(scalpmetrics.compare, "compare_visits", _refuse)
+    monkeypatch.setattr(scalpmetrics_cli.compare_cmd, "run_compare", _refuse)
+    how = ["--px-per-mm", 80] if view is None else ["--view", view]
+    res = run("compare", photo_path, photo_path, *how, "--report-out", tmp_path / "no" / "r.html")
+    _one_error_line(res, "does not exist")
+
+
+def test_compare_report_without_its_extra_fails_before_analysing(photo_path, tmp_path,
+                                                                  monkeypatch):
+    import sys
+
+    import scalpmetrics.compare
+
+    monkeypatch.setattr(scalpmetrics.compare, "compare_visits", _refuse)
+    monkeypatch.setitem(sys.modules, "jinja2", None)
+    res = run("compare", photo_path, photo_path, "--report-out", tmp_path / "r.html")
+    _one_error_line(res, "scalpmetrics[report]")
+    assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("command", [["analyze", "P", "--mask-out"], ["compare", "P", "P",
+                                     "--report-out"], ["batch", "P", "--out"]])
+def test_an_output_that_is_a_folder_is_a_usage_error(photo_path, tmp_path, command):
+    res = run(*[photo_path if a == "P" else a for a in command], tmp_path)
+    assert res.exit_code == 2 and "is a directory" in res.stderr
+
+
+def test_output_folder_without_write_permission_is_refused(tmp_path, monkeypatch):
+    """Checked with ``os.access`` (a test run as root could write anyway)."""
+    import os
+
+    from scalpmetrics.errors import OutputFileError
+    from scalpmetrics.report import check_output_path
+
+    assert check_output_path(tmp_path / "r.html") == tmp_path
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(OutputFileError, match="no permission to write in folder"):
+        check_output_path(tmp_path / "r.html")
+
+
+def test_batch_checks_out_before_scoring(photo_path, tmp_path, monkeypatch):
+    import scalpmetrics.batch
+
+    monkeypatch.setattr(scalpmetrics.batch, "analyze", _refuse)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"path\n{photo_path}\n", encoding="utf-8")
+    res = run("batch", manifest, "--out", tmp_path / "none" / "results.csv", "--workers", 0)
+    _one_error_line(res, "does not exist")
+
+
+# ----------------------------------------------------------------------------- docs/cli.md
+
+
+@pytest.mark.parametrize("command", ["analyze", "compare", "batch", "params"])
+def test_cli_reference_documents_every_option(command):
+    """docs/cli.md has a section per command naming each of its options."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    heading = f"## `scalpmetrics {command}`"
+    assert heading in text
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    if command == "params":
+        section = text  # its one option is described with the conventions
+    options = [opt for p in main.commands[command].params for opt in p.opts if opt.startswith("--")]
+    assert options
+    missing = [o for o in options if not re.search(re.escape(o) + r"(?![\w-])", section)]
+    assert missing == []

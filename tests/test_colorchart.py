@@ -134,9 +134,16 @@ def test_analysis_corrects_with_the_chart_and_leaves_it_out():
     assert off.whole.area_px == img.shape[0] * img.shape[1]
 
 
-def test_rejected_chart_is_flagged_and_still_left_out():
+def test_rejected_chart_is_flagged_and_still_left_out(analysis_schema):
+    import json
+
+    import jsonschema
+
+    from scalpmetrics.report import to_json
+
     img = scene(order=np.random.default_rng(0).permutation(24))
     result = analyze(photo_from_array(img), px_per_mm=60.0)
+    jsonschema.validate(json.loads(to_json(result.to_dict())), analysis_schema)  # color_chart
     names = [f.name for f in result.flags]
     assert "color_chart_rejected" in names
     flag = result.flags[names.index("color_chart_rejected")]

@@ -259,19 +259,64 @@ def test_compare_visits_end_to_end(course_files):
         assert change.hair_count_change_pct is not None
 
 
-def test_cli_compare_json_and_exit_codes(course_files, tmp_path):
+@pytest.fixture(scope="module")
+def cli_record(course_files):
+    """``compare --json`` of the course, with dates and a grid."""
+    from click.testing import CliRunner
+
+    from scalpmetrics_cli.main import main
+
+    _, paths, _ = course_files
+    ok = CliRunner().invoke(main, ["compare", *paths, "--px-per-mm", "100", "--json",
+                                   "--regions", "grid:2x2",
+                                   "--dates", "2026-01-01,2026-02-01,2026-03-01"])
+    assert ok.exit_code == 0, ok.output
+    return json.loads(ok.stdout)
+
+
+def test_cli_compare_json_matches_its_schema(cli_record, compare_validator):
+    compare_validator.validate(cli_record)
+    assert REQUIRED_CHANGE_KEYS <= set(cli_record["changes"][0])
+    assert cli_record["capture_dates"] == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    assert [len(c["regions"]) for c in cli_record["changes"]] == [4, 4]
+    assert cli_record["trend"] is not None
+
+
+@pytest.mark.parametrize(
+    "path, broken",
+    [
+        (("changes", 0), lambda c: c.pop("beyond_mdc")),
+        (("changes", 0), lambda c: c.update(surprise=1)),
+        (("changes", 0, "ci95"), lambda ci: ci.update(hair_count_change_pct=[1.0, 2.0, 3.0])),
+        (("changes", 0, "ci95"), lambda ci: ci.pop("coverage_change_points")),
+        (("changes", 0), lambda c: c.update(status="registration_failed")),
+        (("registration", 0), lambda r: r.update(followup_from_baseline=[[1.0, 0.0]])),
+        (("visits", 1), lambda v: v.pop("hairs")),
+        (("visits", 1, "provenance"), lambda p: p.pop("quality_figures")),
+        (("capture_dates",), lambda d: d.__setitem__(1, "01/02/2026")),
+    ],
+)
+def test_compare_schema_catches_a_broken_record(cli_record, compare_validator, path, broken):
+    import copy
+
+    import jsonschema
+
+    record = copy.deepcopy(cli_record)
+    part = record
+    for key in path:
+        part = part[key]
+    broken(part)
+    with pytest.raises(jsonschema.ValidationError):
+        compare_validator.validate(record)
+
+
+def test_cli_compare_json_and_exit_codes(course_files, tmp_path, compare_validator):
     from click.testing import CliRunner
 
     from scalpmetrics_cli.main import main
 
     _, paths, stranger = course_files
     runner = CliRunner()
-    ok = runner.invoke(main, ["compare", *paths, "--px-per-mm", "100", "--json",
-                              "--dates", "2026-01-01,2026-02-01,2026-03-01"])
-    assert ok.exit_code == 0, ok.output
-    record = json.loads(ok.stdout)
-    assert REQUIRED_CHANGE_KEYS <= set(record["changes"][0])
-    assert record["capture_dates"] == ["2026-01-01", "2026-02-01", "2026-03-01"]
 
     bad = runner.invoke(main, ["compare", paths[0], stranger, "--px-per-mm", "100", "--json"])
     assert bad.exit_code == 1
@@ -282,6 +327,7 @@ def test_cli_compare_json_and_exit_codes(course_files, tmp_path):
                                    "--json", "--allow-unregistered"])
     assert allowed.exit_code == 0
     record = json.loads(allowed.stdout)
+    compare_validator.validate(record)
     assert record["changes"][0]["status"] == "registration_failed"
     assert record["flags"][0]["name"] == "registration_failed"
     assert "warning" in allowed.stderr

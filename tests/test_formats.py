@@ -277,6 +277,42 @@ def test_dicom_truncated_and_empty(tmp_path):
         load_dicom(tmp_path, data[:400], "header_only.dcm")
 
 
+def decode(data: bytes):
+    from scalpmetrics.formats import decode_dicom
+    from scalpmetrics.params import LoadParams
+
+    return decode_dicom(data, name="bad.dcm", params=LoadParams())
+
+
+def test_dicom_garbage_pixel_spacing_is_a_calibration_error(tmp_path):
+    data = dicom_bytes(blocks(), spacing=(0.2, 0.2))
+    assert data.count(b"0.2\\0.2") == 1
+    bad = data.replace(b"0.2\\0.2", b"abc\\def")  # same length: the file stays well formed
+    for call in (lambda: decode(bad), lambda: load_dicom(tmp_path, bad, "bad.dcm")):
+        with pytest.raises(CalibrationError, match="PixelSpacing .* is not two") as info:
+            call()
+        assert "\n" not in str(info.value)
+
+
+def test_dicom_element_that_fails_when_read_is_a_decode_error():
+    """pydicom parses an element only when it is read, after ``dcmread`` returned."""
+    data = dicom_bytes(blocks(), frames=1)
+    tag = b"\x28\x00\x08\x00IS\x02\x00"  # NumberOfFrames, explicit VR, 2 bytes
+    at = data.index(tag) + len(tag)
+    assert data[at:at + 2] == b"1 "
+    bad = data[:at] + b"x " + data[at + 2:]
+    with pytest.raises(ImageDecodeError, match="bad.dcm: corrupt DICOM file"):
+        decode(bad)
+
+
+def test_dicom_truncated_pixel_data_is_a_decode_error():
+    data = dicom_bytes(blocks())
+    for cut in (1, 2, 500):
+        with pytest.raises(ImageDecodeError, match="bad.dcm: corrupt or truncated DICOM") as info:
+            decode(data[:-cut])
+        assert "\n" not in str(info.value)
+
+
 def test_missing_dicom_extra(tmp_path, monkeypatch):
     data = dicom_bytes(blocks())
     monkeypatch.setitem(sys.modules, "pydicom", None)

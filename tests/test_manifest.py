@@ -70,6 +70,33 @@ def test_malformed_manifests_are_refused_with_one_line(tmp_path, text, message):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('"pa\nth",subject\na.png,S1\n', r"no 'path' column \(columns: 'pa\\nth', subject\)"),
+        ('path,"sub\nject","sub\nject"\na.png,S1,S1\n', r"column 'sub\\nject' more than once"),
+        ('path,note\na.png,"x\ny"\nb.png\n', "line 4 has 1 cells"),
+        ('path,note\n"a\n.png",x\n"a\n.png",x\n', "lines 2 and 4 are the same photo"),
+    ],
+)
+def test_line_breaks_in_cells_do_not_break_the_message(tmp_path, text, message):
+    with pytest.raises(ManifestError, match=message) as info:
+        read_manifest(write_csv(tmp_path / "m.csv", text))
+    assert "\n" not in str(info.value) and "\r" not in str(info.value)
+
+
+def test_line_breaks_in_file_names_do_not_break_the_message(tmp_path):
+    with pytest.raises(ManifestError, match=r"'.*m\\n\.csv': no such manifest") as info:
+        read_manifest(tmp_path / "m\n.csv")
+    assert "\n" not in str(info.value)
+    (tmp_path / "S1" / "v1").mkdir(parents=True)
+    (tmp_path / "S1" / "v1" / "a.jpg").write_bytes(b"x")
+    (tmp_path / "S1" / "lo\nose.jpg").write_bytes(b"x")
+    with pytest.raises(ManifestError, match=r"photo 'S1/lo\\nose.jpg' is not in") as info:
+        scan_directory(tmp_path)
+    assert "\n" not in str(info.value)
+
+
 def test_same_photo_with_different_columns_is_two_rows(tmp_path):
     m = read_manifest(write_csv(tmp_path / "m.csv", "path,view\na.png,vertex\na.png,frontal\n"))
     assert [r.values["view"] for r in m.rows] == ["vertex", "frontal"]
@@ -174,6 +201,15 @@ def test_validate_inputs_lists_every_problem(tmp_path):
     assert "too small" in by_line["line 12"]
     assert str(problems[0]) == f"line 4: good.png: {problems[0].message}"
     assert all("\n" not in str(p) for p in problems)
+
+
+def test_validate_problems_quoting_a_line_break_stay_one_line(tmp_path):
+    m = read_manifest(write_csv(tmp_path / "m.csv", 'path,px_per_mm\n"miss\ning.png",\n'
+                                                    'a.png,"8\n0"\n'))
+    problems = [str(p) for p in validate_inputs(m)]
+    assert problems[0] == r"line 2: 'miss\ning.png': no such file"
+    assert r"'8\n0' is not a number" in problems[-1]
+    assert all("\n" not in p for p in problems)
 
 
 def test_validate_inputs_uses_default_calibration_and_params(tmp_path):

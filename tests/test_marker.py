@@ -22,6 +22,7 @@ from scalpmetrics.marker import (
     quad_mask,
 )
 from scalpmetrics.params import Params
+from scalpmetrics.report import to_json
 from scalpmetrics.synthetic import make_phantom
 from scalpmetrics_cli.main import main
 
@@ -237,16 +238,21 @@ def test_argument_wins_over_the_marker_which_is_still_left_out(tilted_photo):
     assert result.whole.area_px < photo.shape[0] * photo.shape[1]
 
 
-def test_wrong_id_flags_and_errors(tilted_photo):
+def test_wrong_id_flags_and_errors(tilted_photo, analysis_schema):
+    import jsonschema
+
     photo, _, _ = tilted_photo
     with pytest.raises(CalibrationError, match="DICT_4X4_50:8:4 not found .*in view: 7"):
         analyze(photo_from_array(photo), marker="DICT_4X4_50:8:4")
     result = analyze(photo_from_array(photo), px_per_mm=30.0, marker="DICT_4X4_50:8:4")
+    jsonschema.validate(json.loads(to_json(result.to_dict())), analysis_schema)
     assert "marker_not_found" in [f.name for f in result.flags]
     assert result.whole.area_px == photo.shape[0] * photo.shape[1]
 
 
-def test_cli_marker(tmp_path, tilted_photo):
+def test_cli_marker(tmp_path, tilted_photo, analysis_schema):
+    import jsonschema
+
     photo, h, centre = tilted_photo
     path = tmp_path / "marker.png"
     cv2.imwrite(str(path), photo[:, :, ::-1])
@@ -254,6 +260,7 @@ def test_cli_marker(tmp_path, tilted_photo):
     ok = runner.invoke(main, ["analyze", str(path), "--marker", "DICT_4X4_50:7:4", "--json"])
     assert ok.exit_code == 0, ok.output
     data = json.loads(ok.stdout)
+    jsonschema.validate(data, analysis_schema)  # provenance.marker with its detection
     assert data["calibration"]["source"] == "marker"
     assert data["calibration"]["px_per_mm"] == pytest.approx(local_scale(h, centre)[0], rel=0.01)
     missing = runner.invoke(main, ["analyze", str(path), "--marker", "DICT_4X4_50:8:4", "--json"])

@@ -83,6 +83,7 @@ def analyze_global(
     photo: Photo | str | os.PathLike[str],
     *,
     view: str = "auto",
+    side: str | None = None,
     regions: ClinicRegions | None = None,
     template: bool = True,
     px_per_mm: float | None = None,
@@ -97,6 +98,9 @@ def analyze_global(
         A loaded photo (RGB), or a path to load.
     view : {'vertex', 'midline', 'frontal', 'temporal', 'auto'}
         The standard view; ``'auto'`` detects it (and refuses when unsure).
+    side : {'left', 'right'}, optional
+        For the temporal view: the side of the head facing the camera;
+        detected from the face when not given.
     regions : ClinicRegions, optional
         Clinic-defined regions, measured after the template zones.
     template : bool
@@ -123,6 +127,8 @@ def analyze_global(
     gp = params.globalview
     if view not in VIEW_CHOICES:
         raise RegionError(f"unknown view {view!r}: expected one of {', '.join(VIEW_CHOICES)}")
+    if side not in (None, "left", "right"):
+        raise RegionError(f"side must be 'left' or 'right', got {side!r}")
     if not template and regions is None:
         raise RegionError("nothing to measure: no template zones and no clinic regions")
     if not isinstance(photo, Photo):
@@ -149,8 +155,9 @@ def analyze_global(
     head = fit_head(sil, view=view, params=gp)
     work, scale, frame, measured = _working_copy(linear, head, gp)
 
-    side = None
-    if view == "temporal":
+    if view != "temporal":
+        side = None
+    elif side is None:
         side = guess_side or detect_side(_provisional_map(work, frame, measured, gp), frame, measured)[0]
 
     named: list[tuple[str, str, int | None, np.ndarray]] = []

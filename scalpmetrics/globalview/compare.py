@@ -179,7 +179,8 @@ def compare_global(
     photos : sequence of Photo or path
         At least two.
     view : str
-        The view of every photo; ``'auto'`` detects it on the baseline.
+        The view of every photo; ``'auto'`` detects it on the baseline. The
+        side of a temporal view is detected on the baseline and kept.
     regions : ClinicRegions, optional
         Clinic regions drawn on the baseline (in its pixels, or with a
         reference head frame); carried to the follow-ups by the head transform.
@@ -211,7 +212,8 @@ def compare_global(
         regions if regions.reference_frame is not None else regions.with_reference(base.head_frame)
     )
     rest = tuple(
-        analyze_global(p, view=base.view, regions=follow_regions, template=template, params=params)
+        analyze_global(p, view=base.view, side=base.side, regions=follow_regions,
+                       template=template, params=params)
         for p in loaded[1:]
     )
     return compare_global_analyses(loaded, (base, *rest), dates=dates, params=params)

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.filters import threshold_otsu
 
+from scalpmetrics.errors import HeadNotFoundError
 from scalpmetrics.globalview.colour import LUMA_RGB
 from scalpmetrics.globalview.geometry import HeadEllipse
 from scalpmetrics.params import GlobalViewParams
@@ -51,6 +52,7 @@ __all__ = ["UnmixingModel", "fit_unmixing", "hair_fraction"]
 
 _EPS = 1e-4  # linear-light floor before logarithms
 _CHROMA_EPS = 2e-3  # linear-light floor of chromaticities (dark pixels have noisy hue)
+_MIN_DOMAIN_PIXELS = 100  # fewer head pixels cannot give two colours and a shading field
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,13 +121,22 @@ def _mode(x: np.ndarray, start: float, band: float, iterations: int = 8) -> floa
     return level
 
 
-def _robust_lstsq(design: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Weighted least squares with Huber reweighting (scale from the median residual)."""
+def _robust_lstsq(
+    design: np.ndarray, target: np.ndarray, weight: np.ndarray, ridge: np.ndarray
+) -> np.ndarray:
+    """Weighted least squares with Huber reweighting (scale from the median residual).
+
+    ``ridge`` (one value per column) pulls each coefficient towards zero with
+    the weight of that share of the total weight of the data.
+    """
     robust = np.ones_like(weight)
     sol = np.zeros(design.shape[1])
     for _ in range(4):
         w = weight * robust
-        sol = np.linalg.lstsq(design * w[:, None], target * w, rcond=None)[0]
+        prior = np.diag(np.sqrt(ridge * float(np.sum(w * w))))
+        a = np.concatenate([design * w[:, None], prior])
+        b = np.concatenate([target * w, np.zeros(design.shape[1])])
+        sol = np.linalg.lstsq(a, b, rcond=None)[0]
         r = target - design @ sol
         scale = max(1.4826 * float(np.median(np.abs(r))), 0.02)
         robust = np.minimum(1.0, 1.5 * scale / np.maximum(np.abs(r), 1e-12))
@@ -218,6 +229,10 @@ def fit_unmixing(
     UnmixingModel
     """
     ys, xs = np.nonzero(domain)
+    if ys.size < _MIN_DOMAIN_PIXELS:
+        raise HeadNotFoundError(
+            f"only {ys.size} head pixels to learn hair and scalp colours from: is the head in view?"
+        )
     rgb = linear[ys, xs].astype(np.float64)
     y = rgb @ LUMA_RGB.astype(np.float64)
     logy = np.log(np.maximum(y, _EPS))
@@ -232,14 +247,51 @@ def fit_unmixing(
     cell_u = (np.arange(n_cells) % n_side + 0.5) / n_side * 2.0 - 1.0
     cell_v = (np.arange(n_cells) // n_side + 0.5) / n_side * 2.0 - 1.0
     cell_basis = shading_basis(cell_u, cell_v)
-    min_px = max(4, int(params.shading_min_cell_pixels))
+    first = _chroma_classes(rgb, logy, min_separation=params.chroma_min_separation)
+    grid = (cells, n_cells, cell_basis)
+    model = _levels_and_colours(rgb, logy, basis, grid, first, params, scalp_allowed=True)
+    if model.scalp_seen and model.contrast_ratio < params.same_hue_max_contrast_ratio:
+        # a light class of the hair's own hue and little brighter is lit hair, not scalp
+        if _hue_distance(model.hair_rgb, model.scalp_rgb) < params.same_hue_distance:
+            model = _levels_and_colours(rgb, logy, basis, grid, first, params, scalp_allowed=False)
+    return model
 
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
+
+
+def _hue_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance of two linear RGB colours in log-chromaticity ``(log r/g, log b/g)``."""
+    ca = np.log((a[[0, 2]] + _CHROMA_EPS) / (a[1] + _CHROMA_EPS))
+    cb = np.log((b[[0, 2]] + _CHROMA_EPS) / (b[1] + _CHROMA_EPS))
+    return float(np.linalg.norm(ca - cb))
+
+
+def _levels_and_colours(
+    rgb: np.ndarray,
+    logy: np.ndarray,
+    basis: np.ndarray,
+    grid: tuple[np.ndarray, int, np.ndarray],
+    first: np.ndarray | None,
+    params: GlobalViewParams,
+    *,
+    scalp_allowed: bool,
+) -> UnmixingModel:
+    """Alternate classification and shading fit, then take the two colours.
+
+    ``scalp_allowed=False`` fits the hair class only and takes the scalp level
+    from the brightest pixels (see the module notes).
+    """
+    cells, n_cells, cell_basis = grid
+    min_px = max(4, int(params.shading_min_cell_pixels))
     coef = np.zeros(basis.shape[1])
     corrected = logy.copy()
     threshold = float(threshold_otsu(corrected)) if np.ptp(corrected) > 0 else float(corrected[0])
-    first = _chroma_classes(rgb, logy, min_separation=params.chroma_min_separation)
-    c_dark = c_light = None
-    scalp_seen = True
+    c_dark = c_light = 0.0
+    scalp_seen = scalp_allowed
     for it in range(params.shading_iterations):
         dark = first if (it == 0 and first is not None) else corrected < threshold
         shade_cell = cell_basis @ coef
@@ -250,7 +302,7 @@ def fit_unmixing(
             band=params.endmember_band_log,
         )
         has_d, has_l = np.isfinite(dark_lv), np.isfinite(light_lv)
-        scalp_seen = int(has_l.sum()) >= params.min_scalp_cells
+        scalp_seen = scalp_allowed and int(has_l.sum()) >= params.min_scalp_cells
         rows, target, weight, cls = [], [], [], []
         for has, lv, n, k in ((has_d, dark_lv, n_dark, 0), (has_l, light_lv, n_light, 1)):
             if k == 1 and not scalp_seen:
@@ -264,14 +316,20 @@ def fit_unmixing(
         wts = np.concatenate(weight)
         cl = np.concatenate(cls)
         offsets = np.stack([(cl == 0), (cl == 1)], axis=1).astype(np.float64)
-        if not scalp_seen:
+        fit_rows = cl == 0 if params.shading_from_hair else np.ones(cl.size, dtype=bool)
+        if not scalp_seen or params.shading_from_hair:
             offsets = offsets[:, :1]
         full = np.concatenate([design, offsets], axis=1)
-        sol = _robust_lstsq(full, t, wts)
+        ridge = np.zeros(full.shape[1])
+        ridge[: design.shape[1]] = params.shading_ridge
+        sol = _robust_lstsq(full[fit_rows], t[fit_rows], wts[fit_rows], ridge)
         coef = sol[: design.shape[1]]
         corrected = logy - basis @ coef
         c_dark = float(sol[design.shape[1]])
-        if scalp_seen:
+        if scalp_seen and params.shading_from_hair:
+            light = cl == 1
+            c_light = _weighted_median(t[light] - design[light] @ coef, wts[light])
+        elif scalp_seen:
             c_light = float(sol[design.shape[1] + 1])
         else:
             c_light = max(
@@ -279,7 +337,6 @@ def fit_unmixing(
                 float(np.percentile(corrected, params.fallback_scalp_percentile)),
             )
         threshold = 0.5 * (c_dark + c_light)
-    assert c_dark is not None and c_light is not None
     shade = np.exp(basis @ coef)[:, None]
     norm = rgb / shade
     level_dark, level_light = np.exp(c_dark), np.exp(c_light)
@@ -338,7 +395,9 @@ def _mixture_levels(
         return w[0] * g_d + w[1] * g_l + w[2] * box + 1e-12
 
     def nll(theta: np.ndarray) -> float:
-        return -float(np.sum(counts * np.log(density(theta))))
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            value = -float(np.sum(counts * np.log(density(theta))))
+        return value if np.isfinite(value) else float("inf")
 
     start = np.array([dark, light, np.log(0.05 * dark / span + 1e-3),
                       np.log(0.05 * light / span + 1e-3), 0.0, 0.0])

@@ -26,6 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from scalpmetrics.errors import ParameterError
 from scalpmetrics.globalview.geometry import HeadEllipse
 from scalpmetrics.globalview.phantom_head import (
     HeadModel,
@@ -194,7 +195,7 @@ def _camera_basis(view: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         c = np.array([sx * math.cos(e), 0.0, math.sin(e)])
         up = np.array([0.0, 0.0, 1.0])
     else:
-        raise ValueError(f"unknown view {view!r}")
+        raise ParameterError(f"unknown view {view!r}: expected one of {', '.join(VIEWS)}")
     up = up - (up @ c) * c
     up /= np.linalg.norm(up)
     right = np.cross(up, c)
@@ -421,7 +422,9 @@ def render_global_phantom(
     combing_seed : int
         How the hair lies that day (see :func:`grow_strands`).
     supersample : int
-        Fine samples per pixel side.
+        Fine samples per pixel side; raised when needed so that the thinnest
+        lock is at least one fine sample wide (the truth then does not depend
+        on the photo's resolution).
     strands : Strands, optional
         Pre-grown locks (to photograph the same hair twice without regrowing it).
     params : GlobalViewParams
@@ -432,9 +435,7 @@ def render_global_phantom(
     GlobalPhantom
     """
     if capture.view not in VIEWS:
-        raise ValueError(f"unknown view {capture.view!r}")
-    s = int(supersample)
-    hh, ww = capture.height_px * s, capture.width_px * s
+        raise ParameterError(f"unknown view {capture.view!r}: expected one of {', '.join(VIEWS)}")
     rng = np.random.default_rng(capture.seed)
     if strands is None:
         strands = grow_strands(head, thinning, combing_seed=combing_seed)
@@ -446,6 +447,11 @@ def render_global_phantom(
     ax, ay, az = head.semi_axes_cm
     extent_cm = 2.0 * (max(ay, 0.9 * az) if capture.view in ("vertex", "midline") else az * 1.05)
     px_per_cm = capture.head_height_fraction * capture.height_px / extent_cm
+    # the thinnest lock must be at least one fine sample wide: a thinner one would be drawn
+    # one sample wide, and the hair's area would grow as the photo shrinks
+    thinnest_cm = float(strands.width_cm.min()) if strands.width_cm.size else 1.0
+    s = max(int(supersample), math.ceil(1.0 / (thinnest_cm * px_per_cm)))
+    hh, ww = capture.height_px * s, capture.width_px * s
     nominal_cy = 0.5 if capture.view in ("vertex", "midline") else 0.44
     cx = capture.width_px * (0.5 + capture.center_offset_fraction[0])
     cy = capture.height_px * (nominal_cy + capture.center_offset_fraction[1])
@@ -564,7 +570,8 @@ def render_global_phantom(
         thinning=thinning,
         capture=capture,
         combing_seed=combing_seed,
-        info={"px_per_cm": px_per_cm, "locks": int(len(strands.width_cm)), "shading": shading},
+        info={"px_per_cm": px_per_cm, "supersample": s, "locks": int(len(strands.width_cm)),
+              "shading": shading},
     )
 
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from scalpmetrics.errors import ParameterError
+
 __all__ = [
     "HeadModel",
     "Thinning",
@@ -230,7 +232,9 @@ def random_thinning(rng: np.random.Generator, *, pattern: str | None = None) -> 
         )
     if pattern == "none":
         return replace(t, diffuse=float(rng.uniform(0.0, 0.1)))
-    raise ValueError(f"unknown thinning pattern {pattern!r}")
+    raise ParameterError(
+        f"unknown thinning pattern {pattern!r}: expected vertex, frontal, part, mixed or none"
+    )
 
 
 # ----------------------------------------------------------------------------- surface

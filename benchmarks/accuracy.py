@@ -1,0 +1,262 @@
+"""Accuracy of hair segmentation, counting and per-hair measurement.
+
+Prints every figure with the seeds and the data split it was measured on.
+
+Phantoms (``scalpmetrics.synthetic``, exact truth)
+    One phantom per condition of :func:`scalpmetrics.synthetic.conditions`
+    (6 skin types x 7 hair colours x clipped/unclipped = 84 photos,
+    1280 x 1024 px at 100 px/mm). The method is tuned on the conditions' own
+    seeds 0-83 (``--split tune``); figures are reported on seeds
+    100000-100083 (``--split report``, the default), never used for tuning.
+    Figures per photo: hair-mask Dice, hair-count relative error, mean shaft
+    width error (um), vellus fraction error, coverage fraction error.
+    Targets: Dice median >= 0.92 and worst >= 0.80; count median |relative
+    error| <= 5 %; mean |width error| <= 5 um; mean |vellus fraction error|
+    <= 0.05; mean |coverage error| <= 0.01.
+
+Real photos (``../shared/data``, skipped when absent)
+    *trichoscopy-fdu*: 1280 x 1024 trichoscopy photos of clipped hair, boxes
+    where each hair leaves the scalp. Assumed calibration 350 px/mm. The
+    truth count is the number of boxes whose class is not ``abnormal``;
+    figure: mean absolute count error (hairs/photo); target <= 2.0. Patients
+    (the second field of ``<date>_<patient>_<n>``) are sorted; those at even
+    positions are the tuning half, odd positions the report half.
+    *scalp-patches*: 128 x 128 patches with painted hair masks, assumed
+    90 px/mm; figure: mean Dice; target >= 0.85. No patient ids are given,
+    so patches are split by index: even file numbers tune, odd report.
+
+Run::
+
+    python benchmarks/accuracy.py [--split report|tune] [--quick] [--part all|phantoms|fdu|patches]
+
+``--quick`` uses every fourth phantom condition, every fourth patient of
+the half and every second patch of the half (for iterating; the full run
+is the reference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from scalpmetrics.analysis import analyze
+from scalpmetrics.io import load_photo, photo_from_array
+from scalpmetrics.params import Params
+from scalpmetrics.synthetic import conditions, make_phantom
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REPORT_SEED_BASE = 100_000
+#: Parameters of every analysis (default; ``--set group.name=value`` overrides, for tuning).
+PARAMS = Params()
+FDU_PX_PER_MM = 350.0
+PATCH_PX_PER_MM = 90.0
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice coefficient of two boolean masks (1 when both are empty)."""
+    inter = np.logical_and(a, b).sum()
+    total = a.sum() + b.sum()
+    return 1.0 if total == 0 else float(2.0 * inter / total)
+
+
+def _summary(name: str, values: list[float], unit: str = "", *, higher_better: bool = False) -> str:
+    a = np.asarray(values, dtype=float)
+    a = a[np.isfinite(a)]
+    if a.size == 0:
+        return f"  {name:34s} n=0"
+    worst, best = (a.min(), a.max()) if higher_better else (a.max(), a.min())
+    p90 = np.percentile(a, 10 if higher_better else 90)
+    return (f"  {name:34s} n={a.size:3d}  mean {a.mean():8.4f}  median {np.median(a):8.4f}  "
+            f"p90 {p90:8.4f}  worst {worst:8.4f}  best {best:8.4f} {unit}")
+
+
+def phantom_conditions(split: str, quick: bool) -> list[dict]:
+    """The phantom conditions of a split (seeds changed for the report split)."""
+    conds = conditions()
+    if quick:
+        conds = conds[::4]
+    if split == "report":
+        conds = [dict(c, seed=REPORT_SEED_BASE + c["seed"]) for c in conds]
+    return conds
+
+
+def run_phantoms(split: str, quick: bool, verbose: bool) -> None:
+    conds = phantom_conditions(split, quick)
+    seeds = [c["seed"] for c in conds]
+    print(f"PHANTOMS  split={split}  n={len(conds)}  seeds {seeds[0]}..{seeds[-1]} "
+          f"(conditions() order{', every 4th' if quick else ''})  1280x1024 px, 100 px/mm")
+    rows = []
+    t0 = time.perf_counter()
+    for c in conds:
+        ph = make_phantom(**c)
+        tr = ph.truth
+        a = analyze(photo_from_array(ph.image), px_per_mm=tr.px_per_mm, params=PARAMS)
+        w = a.whole
+        d = dice(a.hair_mask, ph.hair_mask)
+        count_err = (w.hair_count - tr.hair_count) / max(tr.hair_count, 1)
+        width_err = (w.mean_shaft_width_um or np.nan) - tr.mean_shaft_width_um
+        vf_err = (w.vellus_fraction if w.vellus_fraction is not None else np.nan) - tr.vellus_fraction
+        cov_err = w.coverage_fraction - tr.coverage_fraction
+        rows.append(dict(cond=c, dice=d, count=w.hair_count, true_count=tr.hair_count,
+                         count_err=count_err, width_err=width_err, vf_err=vf_err,
+                         cov_err=cov_err))
+        if verbose:
+            print(f"    seed {c['seed']:6d} skin {c['skin_type']} {c['hair_colour']:10s} "
+                  f"{'clipped  ' if c['clipped'] else 'unclipped'}  dice {d:.3f}  "
+                  f"count {w.hair_count:4d}/{tr.hair_count:4d} ({100 * count_err:+6.1f} %)  "
+                  f"width {width_err:+6.1f} um  vellus {vf_err:+.3f}  cover {cov_err:+.4f}",
+                  flush=True)
+    elapsed = time.perf_counter() - t0
+    col = lambda k: [r[k] for r in rows]  # noqa: E731
+    print(_summary("hair mask Dice", col("dice"), higher_better=True))
+    print(_summary("hair count |relative error|", np.abs(col("count_err")).tolist()))
+    print(_summary("hair count relative error (signed)", col("count_err")))
+    print(_summary("mean shaft width |error|", np.abs(col("width_err")).tolist(), "um"))
+    print(_summary("mean shaft width error (signed)", col("width_err"), "um"))
+    print(_summary("vellus fraction |error|", np.abs(col("vf_err")).tolist()))
+    print(_summary("coverage fraction |error|", np.abs(col("cov_err")).tolist()))
+    print(_summary("coverage fraction error (signed)", col("cov_err")))
+    print("  by condition group (median Dice / median |count err| / mean |width err| um):")
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        c = r["cond"]
+        for key in (f"skin {c['skin_type']}", f"hair {c['hair_colour']}",
+                    "clipped" if c["clipped"] else "unclipped"):
+            groups.setdefault(key, []).append(r)
+    for key, rs in groups.items():
+        print(f"    {key:16s} n={len(rs):2d}  {np.median([r['dice'] for r in rs]):.3f}  "
+              f"{np.median([abs(r['count_err']) for r in rs]):.3f}  "
+              f"{np.nanmean([abs(r['width_err']) for r in rs]):5.1f}")
+    dices = np.array(col("dice"))
+    ok = {
+        "Dice median >= 0.92": np.median(dices) >= 0.92,
+        "Dice worst >= 0.80": dices.min() >= 0.80,
+        "count median |rel err| <= 0.05": np.median(np.abs(col("count_err"))) <= 0.05,
+        "mean |width err| <= 5 um": np.nanmean(np.abs(col("width_err"))) <= 5.0,
+        "mean |vellus fraction err| <= 0.05": np.nanmean(np.abs(col("vf_err"))) <= 0.05,
+        "mean |coverage err| <= 0.01": np.mean(np.abs(col("cov_err"))) <= 0.01,
+    }
+    for k, v in ok.items():
+        print(f"  target {k:36s} {'MET' if v else 'MISSED'}")
+    print(f"  ({elapsed:.0f} s)\n", flush=True)
+
+
+def _patient(stem: str) -> str:
+    return stem.split("_")[1]
+
+
+def _boxes(xml_path: Path) -> list[tuple[str, float, float, float, float]]:
+    out = []
+    for obj in ET.parse(xml_path).getroot().iter("object"):
+        cls = (obj.findtext("class") or obj.findtext("name") or "").strip()
+        bb = obj.find("bndbox")
+        x = sorted(float(bb.findtext(k)) for k in ("xmin", "xmax"))
+        y = sorted(float(bb.findtext(k)) for k in ("ymin", "ymax"))
+        out.append((cls, x[0], y[0], x[1], y[1]))
+    return out
+
+
+def run_fdu(split: str, quick: bool, verbose: bool) -> None:
+    root = DATA / "trichoscopy-fdu"
+    if not root.is_dir():
+        print(f"TRICHOSCOPY-FDU  skipped: {root} not found\n")
+        return
+    stems = sorted(p.stem for p in (root / "annotations").glob("*.xml"))
+    patients = sorted({_patient(s) for s in stems})
+    half = patients[0::2] if split == "tune" else patients[1::2]
+    if quick:
+        half = half[::4]
+    chosen = set(half)
+    stems = [s for s in stems if _patient(s) in chosen]
+    print(f"TRICHOSCOPY-FDU  split={split} (sorted patient ids, "
+          f"{'even' if split == 'tune' else 'odd'} positions{', every 4th' if quick else ''})  "
+          f"patients={len(half)}  photos={len(stems)}  assumed {FDU_PX_PER_MM:.0f} px/mm")
+    errs, recalls, precisions = [], [], []
+    t0 = time.perf_counter()
+    for s in stems:
+        boxes = [b for b in _boxes(root / "annotations" / f"{s}.xml") if b[0] != "abnormal"]
+        img = root / "images" / f"{s}.jpg"
+        a = analyze(load_photo(img), px_per_mm=FDU_PX_PER_MM, params=PARAMS)
+        pts = [h.emergence_xy_px for h in a.hairs if h.counted]
+        err = len(pts) - len(boxes)
+        errs.append(err)
+        # Location check: a box is found when a counted emergence point lies in it
+        # (grown by a quarter shaft width), each point used once.
+        used = set()
+        found = 0
+        for _, x0, y0, x1, y1 in boxes:
+            for i, (x, y) in enumerate(pts):
+                if i not in used and x0 - 10 <= x <= x1 + 10 and y0 - 10 <= y <= y1 + 10:
+                    used.add(i)
+                    found += 1
+                    break
+        recalls.append(found / max(len(boxes), 1))
+        precisions.append(found / max(len(pts), 1) if pts else 1.0)
+        if verbose:
+            print(f"    {s:22s} count {len(pts):3d} truth {len(boxes):3d} err {err:+3d}  "
+                  f"located {found}", flush=True)
+    e = np.asarray(errs, dtype=float)
+    print(f"  count MAE {np.abs(e).mean():.2f} hairs/photo  (mean signed {e.mean():+.2f}, "
+          f"median |err| {np.median(np.abs(e)):.1f}, worst {np.abs(e).max():.0f})  "
+          f"target <= 2.0 {'MET' if np.abs(e).mean() <= 2.0 else 'MISSED'}")
+    print(f"  located: recall {np.mean(recalls):.3f}  precision {np.mean(precisions):.3f} "
+          f"(counted point inside a non-abnormal box)")
+    print(f"  ({time.perf_counter() - t0:.0f} s)\n", flush=True)
+
+
+def run_patches(split: str, quick: bool, verbose: bool) -> None:
+    root = DATA / "scalp-patches"
+    if not root.is_dir():
+        print(f"SCALP-PATCHES  skipped: {root} not found\n")
+        return
+    names = sorted(p.name for p in (root / "masks").glob("*.png"))
+    names = [n for n in names if int(Path(n).stem) % 2 == (0 if split == "tune" else 1)]
+    if quick:
+        names = names[::2]
+    print(f"SCALP-PATCHES  split={split} ({'even' if split == 'tune' else 'odd'} file numbers"
+          f"{', every 2nd' if quick else ''})  n={len(names)}  assumed {PATCH_PX_PER_MM:.0f} px/mm")
+    scores = []
+    for n in names:
+        truth = cv2.imread(str(root / "masks" / n), cv2.IMREAD_GRAYSCALE) > 127
+        a = analyze(load_photo(root / "images" / n), px_per_mm=PATCH_PX_PER_MM, params=PARAMS)
+        scores.append(dice(a.hair_mask, truth))
+        if verbose:
+            print(f"    {n} dice {scores[-1]:.3f}", flush=True)
+    s = np.asarray(scores)
+    print(f"  mean Dice {s.mean():.3f}  median {np.median(s):.3f}  worst {s.min():.3f}  "
+          f"target mean >= 0.85 {'MET' if s.mean() >= 0.85 else 'MISSED'}\n", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--split", choices=("report", "tune"), default="report")
+    ap.add_argument("--quick", action="store_true", help="subsets, for iterating")
+    ap.add_argument("--part", choices=("all", "phantoms", "fdu", "patches"), default="all")
+    ap.add_argument("--verbose", action="store_true", help="one line per photo")
+    ap.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
+                    help="override a parameter (tuning only; the figures are of the defaults)")
+    args = ap.parse_args()
+    global PARAMS
+    overrides: dict = {}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        group, name = key.split(".", 1)
+        overrides.setdefault(group, {})[name] = float(value)
+    if overrides:
+        PARAMS = Params.from_dict(overrides)
+        print(f"PARAMETER OVERRIDES {overrides}\n")
+    if args.part in ("all", "phantoms"):
+        run_phantoms(args.split, args.quick, args.verbose)
+    if args.part in ("all", "fdu"):
+        run_fdu(args.split, args.quick, args.verbose)
+    if args.part in ("all", "patches"):
+        run_patches(args.split, args.quick, args.verbose)
+
+
+if __name__ == "__main__":
+    main()

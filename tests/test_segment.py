@@ -1,0 +1,99 @@
+"""Tests of hair/scalp segmentation on seeded phantoms with exact masks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalpmetrics.errors import ImageArrayError
+from scalpmetrics.normalize import normalize_photo
+from scalpmetrics.params import SegmentParams
+from scalpmetrics.segment import hair_fraction, segment_hair, segment_hair_fraction, skin_peak
+from scalpmetrics.synthetic import make_phantom
+
+PPM = 80.0
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return float(2.0 * np.logical_and(a, b).sum() / (a.sum() + b.sum()))
+
+
+def _phantom(**kw):  # type: ignore[no-untyped-def]
+    # Non-square (W = H + 98) to catch row/column swaps.
+    ph = make_phantom(width_px=400, height_px=302, px_per_mm=PPM, **kw)
+    return ph, normalize_photo(ph.image, px_per_mm=ph.truth.px_per_mm)
+
+
+@pytest.mark.parametrize("kw, min_dice", [
+    (dict(seed=1, skin_type=2, hair_colour="black"), 0.88),
+    (dict(seed=2, skin_type=6, hair_colour="white"), 0.85),
+    (dict(seed=3, skin_type=1, hair_colour="blonde"), 0.85),
+    (dict(seed=4, skin_type=4, hair_colour="dark_brown", clipped=False), 0.93),
+])
+def test_mask_matches_truth(kw, min_dice):
+    ph, img = _phantom(**kw)
+    seg = segment_hair_fraction(img, px_per_mm=ph.truth.px_per_mm)
+    assert seg.mask.shape == ph.hair_mask.shape and seg.mask.dtype == bool
+    assert _dice(seg.mask, ph.hair_mask) >= min_dice
+    # The fraction's mean is the coverage.
+    assert abs(float(seg.fraction.mean()) - ph.truth.coverage_fraction) <= 0.01
+
+
+def test_fraction_is_one_inside_and_bounded():
+    ph, img = _phantom(seed=5)
+    seg = segment_hair_fraction(img, px_per_mm=ph.truth.px_per_mm)
+    assert seg.fraction.dtype == np.float32
+    assert seg.fraction.min() >= 0.0 and seg.fraction.max() <= 1.0
+    import cv2
+
+    m8 = seg.mask.astype(np.uint8)
+    inner = cv2.erode(m8, np.ones((3, 3), np.uint8)).astype(bool)
+    near = cv2.dilate(m8, np.ones((3, 3), np.uint8)).astype(bool)
+    assert inner.any() and np.all(seg.fraction[inner] == 1.0)
+    assert np.all(seg.fraction[~near] == 0.0)
+    assert seg.scale_px_per_mm == ph.truth.px_per_mm
+
+
+def test_wrappers_agree_and_input_untouched():
+    ph, img = _phantom(seed=6)
+    before = img.copy()
+    seg = segment_hair_fraction(img, px_per_mm=PPM)
+    np.testing.assert_array_equal(segment_hair(img, px_per_mm=PPM), seg.mask)
+    np.testing.assert_array_equal(hair_fraction(img, px_per_mm=PPM), seg.fraction)
+    np.testing.assert_array_equal(img, before)
+
+
+def test_uncalibrated_estimates_a_plausible_scale():
+    ph, img = _phantom(seed=7)
+    seg = segment_hair_fraction(img, px_per_mm=None)
+    assert 0.5 * PPM < seg.scale_px_per_mm < 2.0 * PPM
+    assert _dice(seg.mask, ph.hair_mask) >= 0.8
+
+
+def test_flat_and_noise_images_have_no_hair():
+    flat = np.full((120, 150, 3), 0.6, np.float32)
+    assert not segment_hair(flat, px_per_mm=PPM).any()
+    rng = np.random.default_rng(0)
+    noise = np.clip(0.6 + rng.normal(0, 0.02, (120, 150, 3)), 0, 1).astype(np.float32)
+    assert segment_hair(noise, px_per_mm=PPM).sum() < 0.001 * noise.shape[0] * noise.shape[1]
+
+
+def test_higher_seed_threshold_finds_less_hair():
+    ph, img = _phantom(seed=8, skin_type=3, hair_colour="grey")
+    loose = segment_hair(img, px_per_mm=PPM, params=SegmentParams(seed_threshold_sigma=6.0))
+    strict = segment_hair(img, px_per_mm=PPM, params=SegmentParams(seed_threshold_sigma=40.0))
+    assert strict.sum() < loose.sum()
+
+
+def test_skin_peak_ignores_the_hair_side():
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.normal(5.0, 0.5, 5000), rng.normal(1.0, 0.5, 4000)])
+    centre, spread = skin_peak(values)
+    assert abs(centre - 5.0) < 0.15 and 0.35 < spread < 0.65
+
+
+@pytest.mark.parametrize("bad", [np.zeros((10, 10), np.float32), np.zeros((10, 10, 3), np.uint8),
+                                 np.zeros((2, 10, 3), np.float32)])
+def test_bad_input_is_refused(bad):
+    with pytest.raises(ImageArrayError):
+        segment_hair(bad, px_per_mm=PPM)
