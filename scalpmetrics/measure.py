@@ -21,14 +21,20 @@ UM_PER_MM = 1000.0
 
 
 def hairs_in_region(hairs: Sequence[Hair], region: Region) -> list[Hair]:
-    """The counted hairs whose counting point lies inside ``region``."""
+    """The counted hairs whose counting point lies inside ``region``.
+
+    Coordinates are pixels with centres on integers, so the point ``(x, y)``
+    lies in pixel ``(floor(y + 0.5), floor(x + 0.5))``.
+    """
     h, w = region.mask.shape
     out = []
     for hair in hairs:
         if not hair.counted:
             continue
-        col = int(np.floor(hair.emergence_xy_px[0]))
-        row = int(np.floor(hair.emergence_xy_px[1]))
+        # Pixel centres are on integers: pixel (row, col) covers
+        # [col - 0.5, col + 0.5) x [row - 0.5, row + 0.5).
+        col = int(np.floor(hair.emergence_xy_px[0] + 0.5))
+        row = int(np.floor(hair.emergence_xy_px[1] + 0.5))
         if 0 <= row < h and 0 <= col < w and region.mask[row, col]:
             out.append(hair)
     return out

@@ -161,6 +161,19 @@ class SegmentParams:
     grow_threshold_sigma: float = _p(
         3.0, 0.5, 100.0, "seeds grow through pixels this far above the skin noise, in noise standard deviations"
     )
+    max_hair_chroma: float = _p(
+        0.5, 0.0, 1.0,
+        "normalised pixels whose largest minus smallest channel exceeds this are graphics "
+        "(text, rulers, drawn lines), never hair, fraction of full scale",
+    )
+    blank_max_std: float = _p(
+        0.0005, 0.0, 1.0,
+        "areas whose luminance varies less than this are blank (a device band), fraction of full scale",
+    )
+    blank_window_px: int = _p(5, 3, 101, "window over which blankness is judged, px")
+    blank_min_area_fraction: float = _p(
+        0.005, 0.0, 1.0, "blank areas touching the border and at least this big are left out, fraction of the image"
+    )
     core_percentile: float = _p(
         75.0, 50.0, 100.0, "a piece's core contrast is this percentile of its pixels' contrast, percent"
     )
@@ -210,7 +223,7 @@ class TraceParams:
 
     vellus_cutoff_um: float = _p(40.0, 1.0, 200.0, "shafts thinner than this are vellus, um")
     min_shaft_length_um: float = _p(
-        80.0, 0.0, 10_000.0, "shorter visible shafts are not counted as hairs, um"
+        200.0, 0.0, 10_000.0, "shorter visible shafts are not counted as hairs, um"
     )
     min_shaft_length_widths: float = _p(
         0.0, 0.0, 100.0, "shafts shorter than this many of their own widths are not counted, ratio"
@@ -281,6 +294,24 @@ class TraceParams:
     )
     flow_weight: float = _p(
         1.0, 0.0, 100.0, "weight of the neighbours' emergence evidence against a shaft's own, ratio"
+    )
+    side_by_side_ratio: float = _p(
+        0.0, 0.0, 100.0,
+        "a counted shaft wider than this many times the photo's median shaft width is hairs lying "
+        "side by side (0: never split), ratio",
+    )
+    max_side_by_side: int = _p(4, 1, 20, "most hairs one wide shaft is split into, count")
+    side_by_side_percentile: float = _p(
+        25.0, 0.0, 100.0,
+        "a shaft's width for the side-by-side test is this percentile of its width profiles, percent",
+    )
+    min_reference_width_um: float = _p(
+        60.0, 0.0, 1000.0,
+        "the typical width wide shafts are compared with is at least this (uncalibrated photos: "
+        "at the assumed typical_shaft_width_um scale), um",
+    )
+    min_shafts_for_reference: int = _p(
+        5, 1, 10_000, "counted shafts needed before wide ones are split by the median width, count"
     )
 
     def __post_init__(self) -> None:
@@ -568,13 +599,8 @@ class GlobalViewParams:
         12, 4, 1_000_000, "a class needs this many pixels in a cell to give a level there"
     )
     shading_iterations: int = _p(4, 1, 50, "alternations of classification and shading fit")
-    shading_from_hair: bool = _p(
-        True,
-        doc="fit the shading to the hair cells alone (hair lies over every zone), then the "
-        "scalp level to the scalp cells under that shading",
-    )
     shading_ridge: float = _p(
-        0.01, 0.0, 100.0,
+        0.002, 0.0, 100.0,
         "each shading coefficient is pulled towards zero with this share of the cells' total "
         "weight (hair and scalp cells rarely overlap: without it, a shading step between them "
         "can stand in for the hair-scalp contrast)",
@@ -586,11 +612,6 @@ class GlobalViewParams:
     scalp_level_percentile: float = _p(
         90.0, 0.0, 100.0,
         "pure-scalp level of a cell: this percentile of its skin-class log luminances",
-    )
-    chroma_min_separation: float = _p(
-        2.0, 0.0, 100.0,
-        "the first hair/skin split is by colour when the two colour clusters lie at least "
-        "this many pooled SDs apart (else by luminance)",
     )
     pure_cell_share: float = _p(
         0.7, 0.0, 1.0,
@@ -604,14 +625,10 @@ class GlobalViewParams:
         1.5, 1.0, 100.0,
         "when no scalp is seen, it is taken at least this many times brighter than the hair",
     )
-    same_hue_distance: float = _p(
-        0.1, 0.0, 5.0,
-        "a light class whose log-chromaticity is this close to the hair's ...",
-    )
-    same_hue_max_contrast_ratio: float = _p(
-        2.5, 1.0, 100.0,
-        "... and which is less than this many times brighter is lit hair, not scalp: the "
-        "scalp is then taken as not seen",
+    min_seen_contrast_ratio: float = _p(
+        2.0, 1.0, 100.0,
+        "a light class whose pure level is less than this many times the pure hair's is lit "
+        "hair, not scalp (the scalp is then taken as not seen)",
     )
     fallback_scalp_percentile: float = _p(
         99.5, 50.0, 100.0,
@@ -657,9 +674,9 @@ class GlobalViewParams:
         "low_contrast flag when scalp and hair luminances differ by a smaller factor",
     )
     view_asymmetry_split: float = _p(
-        0.25, 0.0, 1.0,
-        "auto view: temporal when the lower left and right of the head differ by at least "
-        "this hair fraction",
+        0.6, 0.0, 1.0,
+        "auto view: temporal when the colours of the lower left and right of the head differ "
+        "from the top's by this relative margin (the temporal side's margin)",
     )
     view_low_hair_split: float = _p(
         0.45, 0.0, 1.0,
@@ -677,6 +694,11 @@ class GlobalViewParams:
     view_flag_margin: float = _p(
         0.5, 0.0, 1.0, "auto view: flag view_uncertain when a decision's margin is smaller"
     )
+    side_flag_margin: float = _p(
+        0.3, 0.0, 1.0,
+        "temporal view: flag side_uncertain when the face side's relative colour margin is "
+        "smaller",
+    )
     bootstrap_samples: int = _p(200, 10, 100_000, "block-bootstrap resamples of each zone")
     bootstrap_block_fraction: float = _p(
         0.12, 0.01, 1.0, "bootstrap block side, fraction of the head radius"
@@ -692,6 +714,11 @@ class GlobalViewParams:
         "head fit), added to every change interval; set it from your own repeat photos",
     )
     interval_level: float = _p(0.95, 0.5, 0.9999, "confidence level of change intervals")
+    contrast_mismatch_ratio: float = _p(
+        2.0, 1.0, 1000.0,
+        "flag contrast_mismatch when the scalp/hair contrasts of the visits of one head "
+        "differ by more than this factor",
+    )
     seed: int = _p(0, 0, 2**31 - 1, "seed of the robust fits and the bootstrap")
 
     def __post_init__(self) -> None:

@@ -15,7 +15,10 @@ Method (details and rationale in ``docs/methods.md``):
    whatever the hair and skin colours.
 3. **Detection.** Hysteresis on the lightly smoothed contrast (seeds
    ``seed_threshold_sigma`` above the skin noise, grown through pixels
-   ``grow_threshold_sigma`` above it), both polarities at once; pieces shorter
+   ``grow_threshold_sigma`` above it), both polarities at once; pixels of a
+   saturated colour no hair has (``max_hair_chroma``: text and graphics
+   burnt into the photo) and perfectly flat areas at the border (a capture
+   device's grey band) are left out; pieces shorter
    than ``min_shaft_length_um`` and compact round blobs (openings, flakes,
    pigment dots) are dropped.
 4. **Boundary and coverage.** Each kept piece's core contrast (a high
@@ -182,6 +185,33 @@ def _blob_filter(stats: np.ndarray, min_length_px: float, max_blob_px: float,
     return keep
 
 
+def _blank_border_area(image: np.ndarray, params: SegmentParams) -> np.ndarray:
+    """Perfectly flat areas joined to the image border (a capture device's
+    grey band or frame), grown by the window: not scalp, never hair.
+
+    Pixels whose luminance varies by less than ``blank_max_std`` over a
+    ``blank_window_px`` window are flat; flat pieces touching the border and
+    covering at least ``blank_min_area_fraction`` of the image are kept.
+    """
+    k = params.blank_window_px
+    lum = image.mean(axis=2)
+    mean = cv2.blur(lum, (k, k))
+    var = cv2.blur(lum * lum, (k, k)) - mean * mean
+    flat = (var < np.float32(params.blank_max_std) ** 2).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(flat, connectivity=8)
+    x0, y0 = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    x1 = x0 + stats[:, cv2.CC_STAT_WIDTH]
+    y1 = y0 + stats[:, cv2.CC_STAT_HEIGHT]
+    h, w = lum.shape
+    border = (x0 == 0) | (y0 == 0) | (x1 >= w) | (y1 >= h)
+    big = stats[:, cv2.CC_STAT_AREA] >= params.blank_min_area_fraction * h * w
+    keep = border & big
+    keep[0] = False
+    if not keep.any():
+        return np.zeros(lum.shape, dtype=bool)
+    return cv2.dilate(keep[labels].astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
+
+
 def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float,
                       params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
     """Fraction map and mask of a photo already at working resolution."""
@@ -194,6 +224,11 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float,
     # Smoothing white noise of unit spread leaves 1 / (2 sqrt(pi) sigma) of it.
     zspread = max(zspread, _MIN_WHITENED_SPREAD / (2.0 * np.sqrt(np.pi) * sigma))
     stat = np.abs(zs - np.float32(zc)) / np.float32(zspread)
+    # Saturated colours no hair has (graphics burnt into the photo: text,
+    # rulers, drawn circles) are never hair; their anti-aliased rims neither.
+    graphic = cv2.dilate((image.max(axis=2) - image.min(axis=2) > params.max_hair_chroma)
+                         .astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    stat[graphic | _blank_border_area(image, params)] = 0.0
     seeds = (stat >= params.seed_threshold_sigma).astype(np.uint8)
     grow = (stat >= params.grow_threshold_sigma).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(grow, connectivity=8)

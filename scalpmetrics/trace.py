@@ -431,8 +431,9 @@ def _tangents(rc: np.ndarray, arc: np.ndarray, span: float) -> np.ndarray:
 
 
 def _profile_widths(chains: list[_Chain], fraction: np.ndarray, shape: tuple[int, int],
-                    params: TraceParams) -> np.ndarray:
-    """Median integrated hair fraction across each centreline (px)."""
+                    params: TraceParams) -> tuple[np.ndarray, np.ndarray]:
+    """Integrated hair fraction across each centreline (px): the median of
+    the profiles, and their ``side_by_side_percentile`` (the narrow parts)."""
     centres, normals, owners, radii = [], [], [], []
     h, w = shape
     for k, ch in enumerate(chains):
@@ -473,12 +474,17 @@ def _profile_widths(chains: list[_Chain], fraction: np.ndarray, shape: tuple[int
     total -= prof[:, mid] * params.profile_step_px  # centre counted twice
     # Limit each hair's profiles to its own reach.
     widths = np.zeros(len(chains))
+    narrow = np.zeros(len(chains))
     order = np.argsort(owner, kind="stable")
     bounds = np.searchsorted(owner[order], np.arange(len(chains) + 1))
     for k in range(len(chains)):
         vals = total[order[bounds[k]:bounds[k + 1]]]
-        widths[k] = float(np.median(vals)) if vals.size else chains[k].width_hint_px
-    return widths
+        if vals.size:
+            widths[k] = float(np.median(vals))
+            narrow[k] = float(np.percentile(vals, params.side_by_side_percentile))
+        else:
+            widths[k] = narrow[k] = chains[k].width_hint_px
+    return widths, narrow
 
 
 def _at_border(xy_rc: np.ndarray, shape: tuple[int, int], margin: float) -> bool:
@@ -651,6 +657,35 @@ def _follicular_units(points: np.ndarray, radius_px: float) -> np.ndarray:
     return labels.astype(int)
 
 
+def _split_side_by_side(hairs_raw: list[tuple[_Chain, float, float, int, bool]],
+                        narrow_px: np.ndarray, um_per_px: float, params: TraceParams
+                        ) -> list[tuple[_Chain, float, float, int, bool]]:
+    """Counted shafts much wider than the photo's typical shaft are several hairs.
+
+    Hairs of one follicular unit often lie side by side, touching, along
+    their whole visible length: the mask shows one shaft of their summed
+    width. The typical width is the median width of the photo's counted
+    shafts, but at least ``min_reference_width_um`` (so that a photo of
+    mostly thin or broken-up shafts does not split its terminal hairs). A
+    counted shaft wider than ``side_by_side_ratio`` typical widths is taken as
+    ``round(width / typical)`` hairs (at most ``max_side_by_side``) sharing
+    the width equally, with the same ends. The shaft's width here is its
+    narrow width (``narrow_px``, a low percentile along it), which a shadow
+    or a crossing over part of its length does not widen.
+    """
+    widths = np.array([h[1] for h in hairs_raw if h[4]])
+    if widths.size < params.min_shafts_for_reference or params.side_by_side_ratio <= 0:
+        return hairs_raw
+    typical = max(float(np.median(widths)), params.min_reference_width_um / um_per_px)
+    out = []
+    for (ch, wpx, length, e, counted), narrow in zip(hairs_raw, narrow_px):
+        n = 1
+        if counted and narrow > params.side_by_side_ratio * typical:
+            n = int(min(params.max_side_by_side, max(2, round(narrow / typical))))
+        out.extend([(ch, wpx / n, length, e, counted)] * n)
+    return out
+
+
 def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
                 params: TraceParams = TraceParams(),
                 fraction: np.ndarray | None = None) -> tuple[Hair, ...]:
@@ -698,7 +733,7 @@ def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
     chains = [c for c in chains if len(c.rc) >= 2]
     if not chains:
         return ()
-    widths_px = _profile_widths(chains, fraction, shape, params)
+    widths_px, narrow_px = _profile_widths(chains, fraction, shape, params)
     scale = px_per_mm
     if scale is None:
         scale = float(np.median(widths_px)) * 1000.0 / params.typical_shaft_width_um
@@ -714,6 +749,7 @@ def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
                    and length >= params.min_shaft_length_widths * wpx
                    and wpx * um_per_px >= params.min_shaft_width_um)
         hairs_raw.append((ch, float(wpx), float(length), emerge, counted))
+    hairs_raw = _split_side_by_side(hairs_raw, narrow_px, um_per_px, params)
     emergence = np.array([ch.rc[0 if e == 0 else -1][::-1] for ch, _, _, e, _ in hairs_raw])
     counted_idx = [i for i, h in enumerate(hairs_raw) if h[4]]
     units = np.full(len(hairs_raw), -1, dtype=int)

@@ -64,3 +64,14 @@ def test_empty_region_has_typed_nulls():
     assert m.hair_count == 0 and m.density_per_cm2 == 0.0
     assert m.vellus_fraction is None and m.mean_shaft_width_um is None
     assert m.mean_hairs_per_unit is None
+
+
+def test_counting_point_maps_to_the_pixel_whose_centre_is_nearest():
+    # Pixel centres are on integers: x = 99.6 lies in column 100 (right cell),
+    # x = 99.4 in column 99 (left cell); likewise for rows.
+    shape = (100, 200)
+    regions = build_regions(shape, grid="grid:2x2")
+    hairs = (_hair(0, 99.6, 10.0, 80.0), _hair(1, 99.4, 10.0, 80.0), _hair(2, 10.0, 49.5, 80.0))
+    ms = measure_regions(regions, hairs, np.zeros(shape), calibration=Calibration(100.0))
+    counts = {m.name: m.hair_count for m in ms}
+    assert counts["grid_r1_c1"] == 1 and counts["grid_r1_c2"] == 1 and counts["grid_r2_c1"] == 1

@@ -19,7 +19,13 @@ from scalpmetrics.globalview.colour import area_resize, to_linear
 from scalpmetrics.globalview.coverage import local_coverage, measure_zone, thinning_map
 from scalpmetrics.globalview.geometry import HeadEllipse
 from scalpmetrics.globalview.hairfraction import fit_unmixing, hair_fraction
-from scalpmetrics.globalview.head import HeadFit, Silhouette, fit_head, segment_subject
+from scalpmetrics.globalview.head import (
+    HeadFit,
+    Silhouette,
+    colour_features,
+    fit_head,
+    segment_subject,
+)
 from scalpmetrics.globalview.record import GlobalAnalysis
 from scalpmetrics.globalview.view import ViewGuess, decide_view, detect_side, view_features
 from scalpmetrics.globalview.zones import VIEWS, rim_mask, zone_masks
@@ -54,7 +60,7 @@ def _working_copy(
     scale = work.shape[1] / linear.shape[1]
     frame = head.ellipse.scaled(scale)
     subject = cv2.resize(
-        head.subject_mask.astype(np.float32), (work.shape[1], work.shape[0]),
+        head.head_mask.astype(np.float32), (work.shape[1], work.shape[0]),
         interpolation=cv2.INTER_AREA,
     ) >= 0.5
     margin = params.outline_margin_fraction * frame.mean_radius_px
@@ -71,8 +77,11 @@ def _guess_view(linear: np.ndarray, sil: Silhouette, params: GlobalViewParams) -
     frame = generic.ellipse.scaled(sil.scale)
     support = sil.head & rim_mask(frame, sil.head.shape, params.rim_fraction)
     f = _provisional_map(small, frame, support, params)
+    side_frame = fit_head(sil, view="temporal", params=params).ellipse.scaled(sil.scale)
+    side_support = sil.head & rim_mask(side_frame, sil.head.shape, params.rim_fraction)
+    side_margin = detect_side(colour_features(small), side_frame, side_support)[1]
     return decide_view(
-        view_features(f, frame, sil.head),
+        {**view_features(f, frame, sil.head), "asymmetry": side_margin},
         asymmetry_split=params.view_asymmetry_split,
         low_hair_split=params.view_low_hair_split,
         mid_hair_split=params.view_mid_hair_split,
@@ -140,7 +149,6 @@ def analyze_global(
     sil = segment_subject(linear, params=gp)
     flag_list: list[QualityFlag] = []
     detected = view == "auto"
-    guess_side = None
     if detected:
         guess = _guess_view(linear, sil, gp)
         if guess.margin < gp.view_min_margin:
@@ -151,14 +159,17 @@ def analyze_global(
         if guess.margin < gp.view_flag_margin:
             flag_list.append(gflags.flag("view_uncertain", value=guess.margin,
                                          threshold=gp.view_flag_margin, detail=guess.view))
-        view, guess_side = guess.view, guess.side
+        view = guess.view
     head = fit_head(sil, view=view, params=gp)
     work, scale, frame, measured = _working_copy(linear, head, gp)
 
     if view != "temporal":
         side = None
     elif side is None:
-        side = guess_side or detect_side(_provisional_map(work, frame, measured, gp), frame, measured)[0]
+        side, side_margin = detect_side(colour_features(work), frame, measured)
+        if side_margin < gp.side_flag_margin:
+            flag_list.append(gflags.flag("side_uncertain", value=side_margin,
+                                         threshold=gp.side_flag_margin, detail=side))
 
     named: list[tuple[str, str, int | None, np.ndarray]] = []
     if template:

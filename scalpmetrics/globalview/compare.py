@@ -242,6 +242,13 @@ def compare_global_analyses(
         flag_list.append(gflags.flag(
             "view_uncertain", detail="the temporal side differs between visits; zones compared by name"
         ))
+    contrasts = [a.colour_model["contrast_ratio"] for a in analyses]
+    if max(contrasts) > gp.contrast_mismatch_ratio * min(contrasts):
+        flag_list.append(gflags.flag(
+            "contrast_mismatch", value=max(contrasts) / min(contrasts),
+            threshold=gp.contrast_mismatch_ratio,
+            detail="scalp/hair contrast per visit " + ", ".join(f"{c:.1f}" for c in contrasts),
+        ))
     changes = []
     for i, fol in enumerate(analyses[1:], start=1):
         months = None

@@ -26,6 +26,14 @@ GLOBAL_FLAGS: dict[str, str] = {
     "head_cut_off": "The head frame reaches past the photo's edge; zones there are partial.",
     "zone_not_measured": "A zone has too few measurable pixels and is reported as null.",
     "view_uncertain": "The view was detected automatically with a small margin.",
+    "contrast_mismatch": (
+        "The scalp/hair contrast found differs widely between visits of one head; one "
+        "colour model is likely wrong (lit hair taken for scalp): check the overlays."
+    ),
+    "side_uncertain": (
+        "The side of the head a temporal view shows was detected with a small margin; "
+        "check the zone names on the overlay."
+    ),
 }
 
 

@@ -14,21 +14,26 @@ hair shades average out instead of piling up at 0 and 1).
 
 ``L``, ``H`` and ``S`` come from the photo itself:
 
-1. Pixels are split into a dark class (hair) and a light class (skin): first
-   by colour (two-means on chromaticity, which shading does not change), then
-   by a threshold on shading-corrected log luminance.
+1. Pixels are split into a dark class (hair) and a light class (skin) by a
+   threshold on shading-corrected log luminance (Otsu's at first).
 2. In cells of a grid over the head where a class is the clear majority, the
    mode of that class's log luminance (mean shift started from a low quantile
    of the dark class, a high quantile of the light class: mixed pixels sit
    between the two) is taken as the level of *pure* hair or *pure* skin.
 3. One smooth log-shading surface (see :func:`shading_basis`) and one
-   offset per class are fitted to those levels by robust least squares; the
-   threshold moves to the middle of the two offsets and the steps repeat.
+   offset per class are fitted to those levels by robust least squares,
+   with a small ridge penalty on the surface (hair cells and skin cells
+   rarely overlap, and an unpenalized surface can put a shading step where
+   the contrast is); the threshold moves to the middle of the two offsets
+   and the steps repeat.
 4. The colours ``H`` and ``S`` are the shading-corrected mean colours of the
    pixels near each class level.
 
 When no skin is seen (a full head of hair) the scalp level is taken from the
 brightest gaps; the coverage is then close to 1 and barely depends on it.
+A light class less than ``min_seen_contrast_ratio`` times brighter than
+pure hair is taken for lit hair (the two sides of a full head of hair under
+a side light), and the scalp is then treated as not seen.
 
 Limits: the lighting must be of one colour (mixed daylight and flash is not
 modelled); specular sheen on hair reads as scalp; hair whose luminance is
@@ -51,7 +56,6 @@ from scalpmetrics.params import GlobalViewParams
 __all__ = ["UnmixingModel", "fit_unmixing", "hair_fraction"]
 
 _EPS = 1e-4  # linear-light floor before logarithms
-_CHROMA_EPS = 2e-3  # linear-light floor of chromaticities (dark pixels have noisy hue)
 _MIN_DOMAIN_PIXELS = 100  # fewer head pixels cannot give two colours and a shading field
 
 
@@ -68,7 +72,7 @@ class UnmixingModel:
     scalp_seen : bool
         False when no skin was found and the scalp level was estimated from the brightest gaps.
     contrast_ratio : float
-        Luminance of the lighter endmember over that of the darker one.
+        Luminance of pure scalp over that of pure hair (the final endmembers).
     """
 
     hair_rgb: np.ndarray
@@ -141,34 +145,6 @@ def _robust_lstsq(
         scale = max(1.4826 * float(np.median(np.abs(r))), 0.02)
         robust = np.minimum(1.0, 1.5 * scale / np.maximum(np.abs(r), 1e-12))
     return sol
-
-
-def _chroma_classes(rgb: np.ndarray, logy: np.ndarray, *, min_separation: float) -> np.ndarray | None:
-    """First hair/skin split by colour alone (shading does not change chromaticity).
-
-    Two-means on log-chromaticities; the darker cluster is hair. Splitting on
-    luminance before any shading is known would split lit hair from hair in
-    shadow. Returns ``None`` when the clusters are not separated by at least
-    ``min_separation`` pooled standard deviations (hair and skin of one hue):
-    the luminance split is used then.
-    """
-    x = np.log((rgb[:, [0, 2]] + _CHROMA_EPS) / (rgb[:, [1]] + _CHROMA_EPS))
-    if len(x) < 20:
-        return None
-    centre = x.mean(axis=0)
-    _, _, vt = np.linalg.svd(x - centre, full_matrices=False)
-    proj = (x - centre) @ vt[0]
-    c = np.array([centre + np.percentile(proj, 25) * vt[0], centre + np.percentile(proj, 75) * vt[0]])
-    for _ in range(20):
-        lab = np.argmin(((x[:, None, :] - c[None]) ** 2).sum(-1), axis=1)
-        if np.bincount(lab, minlength=2).min() == 0:
-            return None
-        c = np.array([x[lab == k].mean(axis=0) for k in (0, 1)])
-    spread = np.sqrt(np.mean([x[lab == k].var(axis=0).sum() for k in (0, 1)]))
-    if np.linalg.norm(c[0] - c[1]) < min_separation * max(spread, 1e-6):
-        return None
-    dark_label = int(np.argmin([np.median(logy[lab == k]) for k in (0, 1)]))
-    return lab == dark_label
 
 
 def _cell_levels(
@@ -247,27 +223,12 @@ def fit_unmixing(
     cell_u = (np.arange(n_cells) % n_side + 0.5) / n_side * 2.0 - 1.0
     cell_v = (np.arange(n_cells) // n_side + 0.5) / n_side * 2.0 - 1.0
     cell_basis = shading_basis(cell_u, cell_v)
-    first = _chroma_classes(rgb, logy, min_separation=params.chroma_min_separation)
     grid = (cells, n_cells, cell_basis)
-    model = _levels_and_colours(rgb, logy, basis, grid, first, params, scalp_allowed=True)
-    if model.scalp_seen and model.contrast_ratio < params.same_hue_max_contrast_ratio:
-        # a light class of the hair's own hue and little brighter is lit hair, not scalp
-        if _hue_distance(model.hair_rgb, model.scalp_rgb) < params.same_hue_distance:
-            model = _levels_and_colours(rgb, logy, basis, grid, first, params, scalp_allowed=False)
+    model = _levels_and_colours(rgb, logy, basis, grid, params, scalp_allowed=True)
+    if model.scalp_seen and model.contrast_ratio < params.min_seen_contrast_ratio:
+        # a light class little brighter than pure hair is lit hair, not scalp
+        model = _levels_and_colours(rgb, logy, basis, grid, params, scalp_allowed=False)
     return model
-
-
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    order = np.argsort(values)
-    cum = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
-
-
-def _hue_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Distance of two linear RGB colours in log-chromaticity ``(log r/g, log b/g)``."""
-    ca = np.log((a[[0, 2]] + _CHROMA_EPS) / (a[1] + _CHROMA_EPS))
-    cb = np.log((b[[0, 2]] + _CHROMA_EPS) / (b[1] + _CHROMA_EPS))
-    return float(np.linalg.norm(ca - cb))
 
 
 def _levels_and_colours(
@@ -275,7 +236,6 @@ def _levels_and_colours(
     logy: np.ndarray,
     basis: np.ndarray,
     grid: tuple[np.ndarray, int, np.ndarray],
-    first: np.ndarray | None,
     params: GlobalViewParams,
     *,
     scalp_allowed: bool,
@@ -292,8 +252,8 @@ def _levels_and_colours(
     threshold = float(threshold_otsu(corrected)) if np.ptp(corrected) > 0 else float(corrected[0])
     c_dark = c_light = 0.0
     scalp_seen = scalp_allowed
-    for it in range(params.shading_iterations):
-        dark = first if (it == 0 and first is not None) else corrected < threshold
+    for _ in range(params.shading_iterations):
+        dark = corrected < threshold
         shade_cell = cell_basis @ coef
         dark_lv, light_lv, n_dark, n_light = _cell_levels(
             corrected, dark, cells, n_cells,
@@ -316,20 +276,16 @@ def _levels_and_colours(
         wts = np.concatenate(weight)
         cl = np.concatenate(cls)
         offsets = np.stack([(cl == 0), (cl == 1)], axis=1).astype(np.float64)
-        fit_rows = cl == 0 if params.shading_from_hair else np.ones(cl.size, dtype=bool)
-        if not scalp_seen or params.shading_from_hair:
+        if not scalp_seen:
             offsets = offsets[:, :1]
         full = np.concatenate([design, offsets], axis=1)
         ridge = np.zeros(full.shape[1])
         ridge[: design.shape[1]] = params.shading_ridge
-        sol = _robust_lstsq(full[fit_rows], t[fit_rows], wts[fit_rows], ridge)
+        sol = _robust_lstsq(full, t, wts, ridge)
         coef = sol[: design.shape[1]]
         corrected = logy - basis @ coef
         c_dark = float(sol[design.shape[1]])
-        if scalp_seen and params.shading_from_hair:
-            light = cl == 1
-            c_light = _weighted_median(t[light] - design[light] @ coef, wts[light])
-        elif scalp_seen:
+        if scalp_seen:
             c_light = float(sol[design.shape[1] + 1])
         else:
             c_light = max(
@@ -354,7 +310,7 @@ def _levels_and_colours(
         scalp_rgb=light_rgb,
         shading_coefficients=coef,
         scalp_seen=scalp_seen,
-        contrast_ratio=float(np.exp(c_light - c_dark)),
+        contrast_ratio=float(level_light / level_dark),
     )
 
 

@@ -46,15 +46,15 @@ class HeadFit:
     ----------
     ellipse : HeadEllipse
         Head ellipse, in pixels of the photo it was found in.
-    subject_mask : ndarray of bool, shape (H, W)
-        Subject pixels (head, ears, neck, shoulders) in the photo's pixels.
+    head_mask : ndarray of bool, shape (H, W)
+        The subject without its clothing (head, ears, neck), in the photo's pixels.
     backdrop_contrast : float
         Median colour distance of the head's upper outline from the backdrop,
         in backdrop SDs (low values mean a doubtful outline).
     """
 
     ellipse: HeadEllipse
-    subject_mask: np.ndarray
+    head_mask: np.ndarray
     backdrop_contrast: float
 
 
@@ -267,7 +267,7 @@ def fit_head(sil: Silhouette, *, view: str, params: GlobalViewParams = GlobalVie
     near = ring & sil.head & (np.abs(r - 1.0) < 0.1) & (v < 0)
     contrast = float(np.median(sil.backdrop_distance[near])) if near.any() else 0.0
     h, w = sil.photo_shape
-    soft = cv2.resize(sil.subject.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    soft = cv2.resize(sil.head.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     return HeadFit(ellipse_small.scaled(1.0 / sil.scale), soft >= 0.5, contrast)
 
 

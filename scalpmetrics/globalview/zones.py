@@ -75,7 +75,7 @@ TEMPLATES: dict[str, tuple[ZoneTemplate, ...]] = {
         ZoneTemplate("vertex", _box(-0.42, 0.42, -0.22, 0.42)),
         ZoneTemplate("right_parietal", _box(0.42, 1.0, -0.6, 0.42)),
         ZoneTemplate("left_parietal", _box(-1.0, -0.42, -0.6, 0.42)),
-        ZoneTemplate("occipital", _box(-1.0, 1.0, 0.42, 1.0)),
+        ZoneTemplate("occipital", _box(-1.0, 1.0, 0.42, 0.85)),
     ),
     "midline": (
         ZoneTemplate("vertex", _box(-0.42, 0.42, -1.0, -0.45)),

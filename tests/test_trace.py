@@ -1,0 +1,150 @@
+"""Tests of shaft tracing, counting and per-hair measurement."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from scalpmetrics.errors import ImageArrayError
+from scalpmetrics.normalize import normalize_photo
+from scalpmetrics.params import TraceParams
+from scalpmetrics.segment import segment_hair_fraction
+from scalpmetrics.synthetic import make_phantom
+from scalpmetrics.trace import trace_hairs
+
+PPM = 100.0
+
+
+def _image(mask: np.ndarray) -> np.ndarray:
+    """A normalised photo of dark hair on the mask over grey skin."""
+    image = np.where(mask[..., None], np.float32(0.1), np.float32(0.7))
+    return np.repeat(image, 3, axis=2).astype(np.float32)
+
+
+def _bands(bands: list[tuple[int, int, int, int]], shape: tuple[int, int] = (200, 260)
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal shafts (row, col0, col1, width px) of exact width, each
+    leaving the skin at its left end through a darker opening."""
+    mask = np.zeros(shape, bool)
+    for row, c0, c1, w in bands:
+        mask[row - w // 2:row - w // 2 + w, c0:c1] = True
+    image = _image(mask)
+    for row, c0, _, w in bands:
+        cv2.circle(image, (c0 - 4, row), max(3, w // 2), (0.45, 0.45, 0.45), -1)
+    image[mask] = 0.1
+    return mask, image
+
+
+def _lines(lines: list[tuple[tuple[int, int], tuple[int, int], int]],
+           shape: tuple[int, int] = (200, 260)) -> tuple[np.ndarray, np.ndarray]:
+    """Straight shafts ((x0, y0), (x1, y1), cv2 thickness)."""
+    mask = np.zeros(shape, np.uint8)
+    for p0, p1, t in lines:
+        cv2.line(mask, p0, p1, 1, t)
+    return mask.astype(bool), _image(mask.astype(bool))
+
+
+def _phantom_hairs(trace_params: TraceParams = TraceParams(), **kw):  # type: ignore[no-untyped-def]
+    ph = make_phantom(width_px=400, height_px=302, px_per_mm=80.0, **kw)
+    ppm = ph.truth.px_per_mm
+    img = normalize_photo(ph.image, px_per_mm=ppm)
+    seg = segment_hair_fraction(img, px_per_mm=ppm)
+    return ph, trace_hairs(seg.mask, img, px_per_mm=ppm, fraction=seg.fraction, params=trace_params)
+
+
+def test_single_straight_shaft_length_and_width():
+    mask, img = _bands([(100, 40, 200, 9)])
+    hairs = trace_hairs(mask, img, px_per_mm=PPM)
+    assert len(hairs) == 1
+    h = hairs[0]
+    assert h.width_px == pytest.approx(9.0, abs=0.5)
+    assert h.width_um == pytest.approx(90.0, abs=5.0) and h.is_terminal
+    assert h.length_px == pytest.approx(160.0, abs=6.0)
+
+
+def test_crossing_shafts_are_split_not_merged():
+    single_mask, single_img = _lines([((30, 30), (230, 170), 5)])
+    (single,) = trace_hairs(single_mask, single_img, px_per_mm=PPM)
+    mask, img = _lines([((30, 30), (230, 170), 5), ((30, 170), (230, 30), 5)])
+    hairs = trace_hairs(mask, img, px_per_mm=PPM)
+    assert len(hairs) == 2
+    for h in hairs:
+        assert h.width_px == pytest.approx(single.width_px, abs=0.75)
+        assert h.length_px > 0.9 * single.length_px
+
+
+def test_vellus_cutoff_is_a_parameter():
+    mask, img = _bands([(60, 30, 200, 3), (140, 30, 200, 8)])
+    hairs = sorted(trace_hairs(mask, img, px_per_mm=PPM), key=lambda h: h.emergence_xy_px[1])
+    assert [h.is_terminal for h in hairs] == [False, True]
+    assert hairs[0].width_um == pytest.approx(30.0, abs=5.0)
+    thin = TraceParams(vellus_cutoff_um=20.0)
+    hairs = trace_hairs(mask, img, px_per_mm=PPM, params=thin)
+    assert all(h.is_terminal for h in hairs)
+
+
+def test_hairs_side_by_side_are_split_by_width_when_asked():
+    # Six single shafts 8 px wide and one shaft of two hairs side by side (16 px).
+    bands = [(15 + 25 * k, 30, 200, 8) for k in range(6)] + [(175, 30, 200, 16)]
+    mask, img = _bands(bands, shape=(200, 230))
+    plain = trace_hairs(mask, img, px_per_mm=PPM)
+    split = trace_hairs(mask, img, px_per_mm=PPM, params=TraceParams(side_by_side_ratio=1.6))
+    assert len(plain) == 7 and len(split) == 8
+    wide = [h for h in split if h.emergence_xy_px[1] > 160]
+    assert len(wide) == 2 and all(h.width_px == pytest.approx(8.0, abs=0.75) for h in wide)
+    assert wide[0].unit_id == wide[1].unit_id
+
+
+def test_uncalibrated_has_no_micrometres():
+    mask, img = _bands([(100, 40, 200, 9)])
+    (h,) = trace_hairs(mask, img, px_per_mm=None)
+    assert h.width_um is None and h.is_terminal is None and h.width_px > 0
+
+
+def test_loose_hairs_are_mostly_not_counted():
+    # Cut fragments lying on the skin: no follicular opening at either end.
+    strict = TraceParams(loose_cue_log=0.1)
+    ph, hairs = _phantom_hairs(seed=21, density_per_cm2=0.0, loose_hairs=12, trace_params=strict)
+    assert ph.truth.hair_count == 0
+    assert len(hairs) >= 8  # the fragments are traced ...
+    assert sum(h.counted for h in hairs) <= 3  # ... but most do not count
+
+
+@pytest.mark.parametrize("kw", [
+    dict(seed=22, skin_type=2, hair_colour="black"),
+    dict(seed=25, skin_type=4, hair_colour="dark_brown"),
+])
+def test_clipped_phantom_count_and_width(kw):
+    ph, hairs = _phantom_hairs(**kw)
+    counted = [h for h in hairs if h.counted]
+    truth = ph.truth
+    assert abs(len(counted) - truth.hair_count) <= 0.3 * truth.hair_count
+    width = np.mean([h.width_um for h in counted])
+    assert abs(width - truth.mean_shaft_width_um) <= 25.0
+
+
+def test_follicular_units_group_nearby_emergence_points():
+    ph, hairs = _phantom_hairs(seed=24, unit_size_probs=(0.0, 0.0, 1.0))
+    counted = [h for h in hairs if h.counted]
+    units = {h.unit_id for h in counted}
+    assert all(h.unit_id >= 0 for h in counted)
+    assert len(counted) / len(units) > 1.5
+
+
+def test_inputs_untouched_deterministic_and_empty():
+    mask, img = _lines([((30, 30), (230, 170), 7), ((30, 170), (230, 30), 7)])
+    before = mask.copy()
+    a = trace_hairs(mask, img, px_per_mm=PPM)
+    b = trace_hairs(mask, img, px_per_mm=PPM)
+    assert a == b
+    np.testing.assert_array_equal(mask, before)
+    assert trace_hairs(np.zeros_like(mask), img, px_per_mm=PPM) == ()
+
+
+def test_bad_shapes_are_refused():
+    mask, img = _bands([(100, 40, 200, 9)])
+    with pytest.raises(ImageArrayError):
+        trace_hairs(mask[:-1], img, px_per_mm=PPM)
+    with pytest.raises(ImageArrayError):
+        trace_hairs(mask, img, px_per_mm=PPM, fraction=np.zeros((3, 3), np.float32))
