@@ -353,7 +353,7 @@ def compare_visits(
     if len(photos) < 2:
         raise ComparisonError("compare needs a baseline photo and at least one follow-up photo")
     loaded = tuple(p if isinstance(p, Photo) else load_photo(p, params=params.load) for p in photos)
-    _resolve_dates(loaded, dates)  # refuse unusable dates before the slow part
+    resolve_capture_dates(loaded, dates)  # refuse unusable dates before the slow part
     analyses = tuple(analyze(p, px_per_mm=px_per_mm, params=params) for p in loaded)
     return compare_analyses(loaded, analyses, dates=dates, grid=grid, params=params,
                             allow_unregistered=allow_unregistered)
@@ -390,7 +390,7 @@ def compare_analyses(
     masks = tuple(_hair_mask(p, a, i) for i, (p, a) in enumerate(zip(photos, analyses)))
     loaded = tuple(photos)
     analyses = tuple(analyses)
-    capture_dates = _resolve_dates(loaded, dates)
+    capture_dates = resolve_capture_dates(loaded, dates)
     base = analyses[0]
     scale = base.calibration.px_per_mm
     regs = register_to_baseline(
@@ -909,9 +909,28 @@ def parse_date(value: str | dt.date | None, *, what: str = "date") -> dt.date | 
         raise ComparisonError(f"{what} {text!r} is not an ISO date such as 2026-03-01") from None
 
 
-def _resolve_dates(
+def resolve_capture_dates(
     photos: Sequence[Photo], dates: Sequence[str | dt.date | None] | None
 ) -> tuple[str | None, ...]:
+    """Each photo's capture date as ISO text: the given dates, else EXIF/DICOM, else None.
+
+    Parameters
+    ----------
+    photos : sequence of Photo
+        The visits, baseline first.
+    dates : sequence of (str or date or None), optional
+        One per photo; when given they override the photos' own capture times.
+
+    Returns
+    -------
+    tuple of (str or None)
+        ``YYYY-MM-DD`` per photo, None where unknown.
+
+    Raises
+    ------
+    ComparisonError
+        The wrong number of dates, or a date that is not ISO 8601.
+    """
     if dates is not None:
         if len(dates) != len(photos):
             raise ComparisonError(f"{len(dates)} dates given for {len(photos)} photos")

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from scalpmetrics.compare import resolve_capture_dates
 from scalpmetrics.errors import ComparisonError
 from scalpmetrics.globalview import flags as gflags
 from scalpmetrics.globalview.analyze import analyze_global
@@ -146,23 +147,6 @@ class GlobalComparison:
         }
 
 
-def _dates(photos: Sequence[Photo], dates: Sequence[str | dt.date | None] | None) -> tuple[str | None, ...]:
-    from scalpmetrics.compare import parse_date
-
-    if dates is not None:
-        if len(dates) != len(photos):
-            raise ComparisonError(f"{len(dates)} dates given for {len(photos)} photos")
-        parsed = [parse_date(d, what=f"date {i + 1}") for i, d in enumerate(dates)]
-    else:
-        parsed = []
-        for p in photos:
-            try:
-                parsed.append(parse_date(p.metadata.capture_time))
-            except ComparisonError:
-                parsed.append(None)
-    return tuple(None if d is None else d.isoformat() for d in parsed)
-
-
 def compare_global(
     photos: Sequence[Photo | str | os.PathLike[str]],
     *,
@@ -206,7 +190,7 @@ def compare_global(
     if len(photos) < 2:
         raise ComparisonError("compare needs a baseline photo and at least one follow-up photo")
     loaded = tuple(p if isinstance(p, Photo) else load_photo(p, params=params.load) for p in photos)
-    _dates(loaded, dates)  # refuse unusable dates before the slow part
+    resolve_capture_dates(loaded, dates)  # refuse unusable dates before the slow part
     base = analyze_global(loaded[0], view=view, regions=regions, template=template, params=params)
     follow_regions = None if regions is None else (
         regions if regions.reference_frame is not None else regions.with_reference(base.head_frame)
@@ -235,7 +219,7 @@ def compare_global_analyses(
     base = analyses[0]
     if any(a.view != base.view for a in analyses):
         raise ComparisonError("every photo of a global comparison must be of the same view")
-    capture = _dates(photos, dates)
+    capture = resolve_capture_dates(photos, dates)
     z = float(norm.ppf(0.5 + gp.interval_level / 2))
     flag_list: list[QualityFlag] = []
     if base.side is not None and any(a.side != base.side for a in analyses[1:]):
