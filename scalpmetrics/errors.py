@@ -9,7 +9,22 @@ from __future__ import annotations
 
 
 class ScalpmetricsError(Exception):
-    """Base class of every error scalpmetrics raises on purpose."""
+    r"""Base class of every error scalpmetrics raises on purpose.
+
+    Its text is always one line: control characters that a quoted file name
+    or metadata value brings in (line breaks, escapes) are shown escaped.
+
+    Examples
+    --------
+    >>> str(ScalpmetricsError("two\nlines.jpg: no such file"))
+    'two\\nlines.jpg: no such file'
+    """
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if text.isprintable():
+            return text
+        return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class InputFileError(ScalpmetricsError):
