@@ -174,6 +174,12 @@ class SegmentParams:
     blank_min_area_fraction: float = _p(
         0.005, 0.0, 1.0, "blank areas touching the border and at least this big are left out, fraction of the image"
     )
+    vellus_width_um: float = _p(
+        20.0, 1.0, 200.0, "typical vellus shaft width: the scale thin shafts are recognised at, um"
+    )
+    terminal_width_um: float = _p(
+        70.0, 1.0, 500.0, "typical terminal shaft width: a thin shaft is a stronger line than this, um"
+    )
     core_percentile: float = _p(
         75.0, 50.0, 100.0, "a piece's core contrast is this percentile of its pixels' contrast, percent"
     )
@@ -281,6 +287,15 @@ class TraceParams:
     fork_reach_um: float = _p(
         400.0, 0.0, 10_000.0,
         "a shaft stopping at a junction this close (along a shaft) to an opening left that opening, um",
+    )
+    fork_trunk_max_um: float = _p(
+        1500.0, 0.0, 10_000.0,
+        "hairs of one opening may run merged this far before they part (a fork), um",
+    )
+    fork_max_angle_deg: float = _p(
+        35.0, 0.0, 90.0,
+        "a shaft leaving a counted hair's junction within this angle of its onward direction "
+        "parted from it (a fork), degrees",
     )
     cue_side_widths: float = _p(
         2.5, 1.0, 20.0, "the skin beside a shaft end is sampled this far from its axis, in shaft widths"
@@ -607,11 +622,25 @@ class GlobalViewParams:
     )
     hair_level_percentile: float = _p(
         10.0, 0.0, 100.0,
-        "pure-hair level of a cell: this percentile of its hair-class log luminances",
+        "pure-hair level of a cell: the mode of its hair-class log luminances (averaged over "
+        "level_smoothing_px), searched from this percentile of them",
+    )
+    level_smoothing_px: float = _p(
+        1.0, 0.0, 50.0,
+        "the pure-hair level of a cell is read from the luminance averaged with a Gaussian of "
+        "this sigma over the head, px of the working copy (single pixels of dark hair in "
+        "shadow are too noisy for an unbiased low quantile; 0 = no averaging)",
     )
     scalp_level_percentile: float = _p(
         90.0, 0.0, 100.0,
-        "pure-scalp level of a cell: this percentile of its skin-class log luminances",
+        "pure-scalp level of a cell: the mode of its skin-class log luminances, searched from "
+        "this percentile of them",
+    )
+    scalp_offset_percentile: float = _p(
+        90.0, 0.0, 100.0,
+        "the pure-scalp level is the mode of the skin cells' levels about the fitted shading, "
+        "searched from this percentile of them (hair in the gaps only darkens a cell: their "
+        "mean would read the scalp too dark)",
     )
     pure_cell_share: float = _p(
         0.7, 0.0, 1.0,

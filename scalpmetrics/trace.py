@@ -541,8 +541,8 @@ def _end_cues(chains: list[_Chain], darkness: np.ndarray, mask: np.ndarray,
 
 
 def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
-               um_per_px: float, params: TraceParams) -> list[tuple[int, bool]]:
-    """For each shaft: the end it emerges from and whether it counts.
+               um_per_px: float, params: TraceParams) -> list[tuple[int, bool, np.ndarray]]:
+    """For each shaft: the end it emerges from, whether it counts, and its emergence point.
 
     The emergence end is chosen by evidence at the ends and by the hair
     stream. At each end, the skin beyond it is compared with the skin beside
@@ -563,7 +563,9 @@ def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
       shafts separate, or
     * the apex of a sharp V (two hairs leaving one opening) whose other end
       is a free tip inside the image, or which lies within ``fork_reach_um``
-      of a counted free emergence end.
+      of a counted free emergence end, or
+    * a branch parting from a counted hair of the same opening
+      (:func:`_forks`); its emergence point is that hair's.
 
     Otherwise it crosses the field, emerges outside it, or continues a shaft
     counted elsewhere, and does not count.
@@ -595,7 +597,9 @@ def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
         border.append([_at_border(ch.rc[0], shape, margin), _at_border(ch.rc[-1], shape, margin)])
     choice = [0 if score[k] >= 0 else 1 for k in range(n)]
     # Junctions some shaft passes straight through (crossings, not shared openings).
-    crossed = {nd for ch in chains for _, nd in ch.passes}
+    # A loop (a chain leaving and re-entering one junction round a hole in the
+    # mask) crosses nothing.
+    crossed = {nd for ch in chains if not _is_loop(ch) for _, nd in ch.passes}
     reach = params.fork_reach_um / um_per_px
     open_nodes: set[int] = set()
     free_counted = []
@@ -626,11 +630,16 @@ def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
         p = ch.rc[0 if e == 0 else -1]
         near_open[k] = tip_free or (len(seen_xy) > 0
                                     and bool(np.min(np.hypot(*(seen_xy - p).T)) <= reach))
+    forks = _forks(chains, choice, free_counted, border, um_per_px, params)
     out = []
     for k, ch in enumerate(chains):
+        if k in forks:
+            e, root = forks[k]
+            out.append((e, True, root))
+            continue
         e = choice[k]
         kind = ch.end_kinds[e]
-        if border[k][e]:
+        if border[k][e] or _is_loop(ch):
             counted = False
         elif kind == "free":
             counted = free_counted[k]
@@ -639,7 +648,69 @@ def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
             counted = nd in open_nodes or nd not in crossed
         else:
             counted = near_open[k]
-        out.append((e, counted))
+        out.append((e, counted, ch.rc[0 if e == 0 else -1]))
+    return out
+
+
+def _is_loop(chain: _Chain) -> bool:
+    """A chain whose two ends are the same junction."""
+    return chain.end_nodes[0] >= 0 and chain.end_nodes[0] == chain.end_nodes[1]
+
+
+def _forks(chains: list[_Chain], choice: list[int], free_counted: list[bool],
+           border: list[list[bool]], um_per_px: float, params: TraceParams
+           ) -> dict[int, tuple[int, np.ndarray]]:
+    """Shafts that part from a counted hair: hairs of one opening that ran merged.
+
+    Hairs of a follicular unit leave one opening side by side and part a
+    little further on, so the mask shows one trunk that forks. The trunk
+    and the straightest branch are traced as one shaft (counted at its free
+    emergence end); every other branch ends at a junction on it. A shaft
+    whose one end is such a junction, no further than ``fork_trunk_max_um``
+    along the counted shaft from its emergence, whose other end is a free
+    tip inside the image, and which leaves the junction within
+    ``fork_max_angle_deg`` of the counted shaft's onward direction is a
+    hair of the same opening.
+
+    Returns
+    -------
+    dict
+        For each such shaft: its end at the junction (0 or 1) and the
+        emergence point it shares (row, col).
+    """
+    ending: dict[int, list[tuple[int, int]]] = {}
+    for k, ch in enumerate(chains):
+        for j in (0, 1):
+            if ch.end_kinds[j] == "node" and ch.end_kinds[1 - j] == "free" and not border[k][1 - j]:
+                ending.setdefault(ch.end_nodes[j], []).append((k, j))
+    cos_max = np.cos(np.radians(params.fork_max_angle_deg))
+    reach = params.fork_trunk_max_um / um_per_px
+    out: dict[int, tuple[int, np.ndarray]] = {}
+    for c, ch in enumerate(chains):
+        if not free_counted[c]:
+            continue
+        e = choice[c]
+        arc = _arc_length(ch.rc)
+        root = ch.rc[0 if e == 0 else -1]
+        span = params.direction_span_widths * ch.width_hint_px
+        for i, nd in ch.passes:
+            along = arc[i] if e == 0 else arc[-1] - arc[i]
+            if along > reach or nd not in ending:
+                continue
+            target = arc[i] + span if e == 0 else arc[i] - span
+            i2 = int(np.clip(np.searchsorted(arc, target), 0, len(arc) - 1))
+            onward = ch.rc[i2] - ch.rc[i]
+            norm = float(np.hypot(*onward))
+            if norm == 0:
+                continue
+            onward = onward / norm
+            for k, j in ending[nd]:
+                if k == c or k in out:
+                    continue
+                b = chains[k]
+                away = _end_direction(b.rc, _arc_length(b.rc), b.width_hint_px, j == 0, params)
+                if float(away @ onward) >= cos_max:
+                    out[k] = (j, root)
     return out
 
 
@@ -657,9 +728,9 @@ def _follicular_units(points: np.ndarray, radius_px: float) -> np.ndarray:
     return labels.astype(int)
 
 
-def _split_side_by_side(hairs_raw: list[tuple[_Chain, float, float, int, bool]],
+def _split_side_by_side(hairs_raw: list[tuple[_Chain, float, float, int, bool, np.ndarray]],
                         narrow_px: np.ndarray, um_per_px: float, params: TraceParams
-                        ) -> list[tuple[_Chain, float, float, int, bool]]:
+                        ) -> list[tuple[_Chain, float, float, int, bool, np.ndarray]]:
     """Counted shafts much wider than the photo's typical shaft are several hairs.
 
     Hairs of one follicular unit often lie side by side, touching, along
@@ -678,11 +749,11 @@ def _split_side_by_side(hairs_raw: list[tuple[_Chain, float, float, int, bool]],
         return hairs_raw
     typical = max(float(np.median(widths)), params.min_reference_width_um / um_per_px)
     out = []
-    for (ch, wpx, length, e, counted), narrow in zip(hairs_raw, narrow_px):
+    for (ch, wpx, length, e, counted, root), narrow in zip(hairs_raw, narrow_px):
         n = 1
         if counted and narrow > params.side_by_side_ratio * typical:
             n = int(min(params.max_side_by_side, max(2, round(narrow / typical))))
-        out.extend([(ch, wpx / n, length, e, counted)] * n)
+        out.extend([(ch, wpx / n, length, e, counted, root)] * n)
     return out
 
 
@@ -741,23 +812,23 @@ def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
     cues = _end_cues(chains, _darkness(image), mask, um_per_px, params)
     decisions = _emergence(chains, cues, shape, um_per_px, params)
     hairs_raw = []
-    for ch, wpx, (emerge, inside) in zip(chains, widths_px, decisions):
+    for ch, wpx, (emerge, inside, root) in zip(chains, widths_px, decisions):
         length = _arc_length(ch.rc)[-1]
         # A free end of the thinned centreline stops about half a width short.
         length += 0.5 * ch.width_hint_px * sum(k == "free" for k in ch.end_kinds)
         counted = (inside and length * um_per_px >= params.min_shaft_length_um
                    and length >= params.min_shaft_length_widths * wpx
                    and wpx * um_per_px >= params.min_shaft_width_um)
-        hairs_raw.append((ch, float(wpx), float(length), emerge, counted))
+        hairs_raw.append((ch, float(wpx), float(length), emerge, counted, root))
     hairs_raw = _split_side_by_side(hairs_raw, narrow_px, um_per_px, params)
-    emergence = np.array([ch.rc[0 if e == 0 else -1][::-1] for ch, _, _, e, _ in hairs_raw])
+    emergence = np.array([root[::-1] for *_, root in hairs_raw])
     counted_idx = [i for i, h in enumerate(hairs_raw) if h[4]]
     units = np.full(len(hairs_raw), -1, dtype=int)
     if counted_idx:
         radius = params.follicular_unit_radius_um / um_per_px
         units[counted_idx] = _follicular_units(emergence[counted_idx], radius)
     hairs = []
-    for i, (ch, wpx, length, e, counted) in enumerate(hairs_raw):
+    for i, (ch, wpx, length, e, counted, _) in enumerate(hairs_raw):
         tip = ch.rc[-1 if e == 0 else 0][::-1]
         width_um = wpx * 1000.0 / px_per_mm if px_per_mm is not None else None
         hairs.append(Hair(

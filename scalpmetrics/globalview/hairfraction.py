@@ -20,12 +20,23 @@ hair shades average out instead of piling up at 0 and 1).
    mode of that class's log luminance (mean shift started from a low quantile
    of the dark class, a high quantile of the light class: mixed pixels sit
    between the two) is taken as the level of *pure* hair or *pure* skin.
+   The hair level is read from the luminance averaged over a pixel or so
+   (``level_smoothing_px``, within the head only): dark hair in shadow is
+   only a few times brighter than the sensor's noise, many of its single
+   pixels read near black, and a low quantile or a mode of such pixels falls
+   far below the hair's level, the more so the darker the cell, which bends
+   the fitted shading down on the dark side of the head.
 3. One smooth log-shading surface (see :func:`shading_basis`) and one
    offset per class are fitted to those levels by robust least squares,
    with a small ridge penalty on the surface (hair cells and skin cells
    rarely overlap, and an unpenalized surface can put a shading step where
    the contrast is); the threshold moves to the middle of the two offsets
-   and the steps repeat.
+   and the steps repeat. Hair in the gaps can only darken a skin cell, so
+   the scalp offset is not the skin cells' mean level about the surface but
+   their mode, searched from an upper quantile (``scalp_offset_percentile``):
+   where the scalp shows only between locks, most skin cells read darker than
+   bare scalp, and their mean would take the scalp for darker than it is;
+   where bare scalp or forehead fills many cells, the mode is their level.
 4. The colours ``H`` and ``S`` are the shading-corrected mean colours of the
    pixels near each class level.
 
@@ -45,11 +56,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from skimage.filters import threshold_otsu
 
 from scalpmetrics.errors import HeadNotFoundError
-from scalpmetrics.globalview.colour import LUMA_RGB
+from scalpmetrics.globalview.colour import LUMA_RGB, luminance
 from scalpmetrics.globalview.geometry import HeadEllipse
 from scalpmetrics.params import GlobalViewParams
 
@@ -149,6 +161,7 @@ def _robust_lstsq(
 
 def _cell_levels(
     logy: np.ndarray,
+    logy_smooth: np.ndarray,
     dark: np.ndarray,
     cells: np.ndarray,
     n_cells: int,
@@ -159,7 +172,11 @@ def _cell_levels(
     min_share: float,
     band: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per cell: (cell ids, dark levels, light levels) with NaN where a class is too rare."""
+    """Per cell: dark and light levels (NaN where a class is too rare) and their pixel counts.
+
+    The classes are those of the pixels; the dark level is read from
+    ``logy_smooth`` (the neighbourhood average), the light level from ``logy``.
+    """
     order = np.argsort(cells, kind="stable")
     bounds = np.searchsorted(cells[order], np.arange(n_cells + 1))
     dark_lv = np.full(n_cells, np.nan)
@@ -173,12 +190,28 @@ def _cell_levels(
         d = dark[idx]
         share = d.mean()
         if d.sum() >= min_pixels and share >= min_share:
-            dark_lv[c] = _mode(logy[idx][d], np.percentile(logy[idx][d], q_dark), band)
+            ds = logy_smooth[idx][d]
+            dark_lv[c] = _mode(ds, np.percentile(ds, q_dark), band)
             n_dark[c] = d.sum()
         if (~d).sum() >= min_pixels and 1.0 - share >= min_share:
             light_lv[c] = _mode(logy[idx][~d], np.percentile(logy[idx][~d], q_light), band)
             n_light[c] = (~d).sum()
     return dark_lv, light_lv, n_dark, n_light
+
+
+def _smoothed_luminance(linear: np.ndarray, domain: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Luminance averaged with a Gaussian of ``sigma_px`` over ``domain`` pixels only.
+
+    The average is taken in linear light (so noise averages out without bias)
+    and within the domain (so the backdrop does not leak in at its edge).
+    """
+    y = luminance(linear).astype(np.float64)
+    if sigma_px <= 0:
+        return y
+    w = domain.astype(np.float64)
+    num = cv2.GaussianBlur(y * w, (0, 0), sigma_px)
+    den = cv2.GaussianBlur(w, (0, 0), sigma_px)
+    return np.divide(num, den, out=y, where=den > 0)
 
 
 def fit_unmixing(
@@ -212,6 +245,8 @@ def fit_unmixing(
     rgb = linear[ys, xs].astype(np.float64)
     y = rgb @ LUMA_RGB.astype(np.float64)
     logy = np.log(np.maximum(y, _EPS))
+    smooth = _smoothed_luminance(linear, domain, params.level_smoothing_px)[ys, xs]
+    lum = (logy, np.log(np.maximum(smooth, _EPS)))
     uv = ellipse.to_normalized(np.stack([xs, ys], axis=1).astype(np.float64))
     basis = shading_basis(uv[:, 0], uv[:, 1])
     # grid cells in head coordinates
@@ -224,16 +259,16 @@ def fit_unmixing(
     cell_v = (np.arange(n_cells) // n_side + 0.5) / n_side * 2.0 - 1.0
     cell_basis = shading_basis(cell_u, cell_v)
     grid = (cells, n_cells, cell_basis)
-    model = _levels_and_colours(rgb, logy, basis, grid, params, scalp_allowed=True)
+    model = _levels_and_colours(rgb, lum, basis, grid, params, scalp_allowed=True)
     if model.scalp_seen and model.contrast_ratio < params.min_seen_contrast_ratio:
         # a light class little brighter than pure hair is lit hair, not scalp
-        model = _levels_and_colours(rgb, logy, basis, grid, params, scalp_allowed=False)
+        model = _levels_and_colours(rgb, lum, basis, grid, params, scalp_allowed=False)
     return model
 
 
 def _levels_and_colours(
     rgb: np.ndarray,
-    logy: np.ndarray,
+    lum: tuple[np.ndarray, np.ndarray],
     basis: np.ndarray,
     grid: tuple[np.ndarray, int, np.ndarray],
     params: GlobalViewParams,
@@ -243,8 +278,10 @@ def _levels_and_colours(
     """Alternate classification and shading fit, then take the two colours.
 
     ``scalp_allowed=False`` fits the hair class only and takes the scalp level
-    from the brightest pixels (see the module notes).
+    from the brightest pixels (see the module notes). ``lum`` holds the log
+    luminance of every domain pixel and of its neighbourhood average.
     """
+    logy, logy_smooth = lum
     cells, n_cells, cell_basis = grid
     min_px = max(4, int(params.shading_min_cell_pixels))
     coef = np.zeros(basis.shape[1])
@@ -256,7 +293,7 @@ def _levels_and_colours(
         dark = corrected < threshold
         shade_cell = cell_basis @ coef
         dark_lv, light_lv, n_dark, n_light = _cell_levels(
-            corrected, dark, cells, n_cells,
+            corrected, logy_smooth - basis @ coef, dark, cells, n_cells,
             q_dark=params.hair_level_percentile, q_light=params.scalp_level_percentile,
             min_pixels=min_px, min_share=params.pure_cell_share,
             band=params.endmember_band_log,
@@ -286,7 +323,10 @@ def _levels_and_colours(
         corrected = logy - basis @ coef
         c_dark = float(sol[design.shape[1]])
         if scalp_seen:
-            c_light = float(sol[design.shape[1] + 1])
+            skin = cl == 1
+            about = t[skin] - design[skin] @ coef
+            c_light = _mode(about, float(np.percentile(about, params.scalp_offset_percentile)),
+                            params.endmember_band_log)
         else:
             c_light = max(
                 c_dark + np.log(params.min_contrast_ratio),

@@ -666,7 +666,7 @@ def global_phantom_course(
     view: str,
     *,
     regrowth: tuple[float, ...] = (0.0, 0.4),
-    restyle: float = 0.1,
+    restyle: float = 0.0,
     pose_sd_deg: float = 1.0,
     pattern: str | None = None,
     width_px: int = 640,
@@ -679,10 +679,13 @@ def global_phantom_course(
     Visit ``i`` regrows ``regrowth[i]`` of every thinning loss of the baseline
     (0 = unchanged, negative = further loss). Each visit has its own pose,
     lighting and camera (head pose drawn with ``pose_sd_deg``: standardized
-    global photography holds the head within a degree or two), and the hair
-    is restyled by ``restyle`` (0 = every lock lies as before, as when a trial
-    standardizes the styling; 1 = combed anew). Roots, hair colour and head are the person's. The truth per zone
-    comes from each render.
+    global photography holds the head within a degree or two). The hair is
+    restyled by ``restyle``: 0 (the default) lays every lock as before, as
+    when a trial standardizes the styling, so that a visit with no regrowth
+    has exactly the baseline's hair and only the photograph differs; 1 combs
+    it anew (a stress test: restyling moves hair between zones, which the
+    rendered truth of each visit follows). Roots, hair colour and head are the
+    person's. The truth per zone comes from each render.
     """
     rng = np.random.default_rng(seed)
     head = random_head(rng, min_contrast_ratio=min_contrast_ratio, **_colour_sets(min_contrast_ratio))
