@@ -174,12 +174,6 @@ class SegmentParams:
     blank_min_area_fraction: float = _p(
         0.005, 0.0, 1.0, "blank areas touching the border and at least this big are left out, fraction of the image"
     )
-    vellus_width_um: float = _p(
-        20.0, 1.0, 200.0, "typical vellus shaft width: the scale thin shafts are recognised at, um"
-    )
-    terminal_width_um: float = _p(
-        70.0, 1.0, 500.0, "typical terminal shaft width: a thin shaft is a stronger line than this, um"
-    )
     core_percentile: float = _p(
         75.0, 50.0, 100.0, "a piece's core contrast is this percentile of its pixels' contrast, percent"
     )

@@ -23,10 +23,7 @@ Method (details and rationale in ``docs/methods.md``):
    pigment dots) are dropped.
 4. **Boundary and coverage.** Each kept piece's core contrast (a high
    percentile of its contrast) gives the hair fraction ``contrast / core``
-   of the pixels near it, or, near the crest of a thin shaft (vellus) grown
-   into a stronger neighbour's piece, ``contrast / crest contrast``
-   (:func:`_thin_crest_contrast`); pixels at least ``edge_fraction`` covered
-   are hair.
+   of the pixels near it; pixels at least ``edge_fraction`` covered are hair.
    Gaps narrower than about twice ``mask_closing_um`` inside the mask (a
    shaft's lighter highlight band) are closed. Inside the mask the fraction
    is 1; on its boundary and rim it is the sub-pixel share
@@ -215,55 +212,6 @@ def _blank_border_area(image: np.ndarray, params: SegmentParams) -> np.ndarray:
     return cv2.dilate(keep[labels].astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
 
 
-def _line_strength(value: np.ndarray, sigma_px: float) -> np.ndarray:
-    """How strongly each pixel lies on a line about ``2 sigma_px`` wide (scale-normalised).
-
-    The difference of the absolute Hessian eigenvalues at ``sigma_px``, times
-    ``sigma_px**2``: large across a line of that width, near zero on flat
-    areas and on round blobs (openings, pigment), whose eigenvalues are alike.
-    """
-    g = cv2.GaussianBlur(value, (0, 0), sigma_px)
-    dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
-    dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
-    dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
-    half_trace = 0.5 * (dxx + dyy)
-    radius = np.sqrt((0.5 * (dxx - dyy)) ** 2 + dxy * dxy)
-    return np.abs(np.abs(half_trace - radius) - np.abs(half_trace + radius)) * np.float32(sigma_px**2)
-
-
-def _thin_crest_contrast(value: np.ndarray, inside: np.ndarray, um: float,
-                         params: SegmentParams) -> np.ndarray:
-    """The contrast of the nearest thin-shaft crest, for pixels close to one; elsewhere 0.
-
-    A thin-shaft crest is a pixel of ``inside`` whose contrast is at least
-    ``seed_threshold_sigma``, a local maximum across some direction
-    (horizontal, vertical or diagonal), and on a line that is stronger at
-    the thin-shaft scale (``vellus_width_um``) than at the terminal scale
-    (``terminal_width_um``): a shaft of its own, not the rim of a wider one.
-    "Close" is within the thin-shaft scale.
-    """
-    thin = max(params.min_smoothing_px, 0.5 * params.vellus_width_um * um)
-    wide = max(2.0 * thin, 0.5 * params.terminal_width_um * um)
-    h, w = value.shape
-    pad = np.pad(value, 1, mode="edge")
-    centre = pad[1:-1, 1:-1]
-    crest = np.zeros(value.shape, dtype=bool)
-    for (r0, c0), (r1, c1) in (((1, 0), (1, 2)), ((0, 1), (2, 1)), ((0, 0), (2, 2)), ((0, 2), (2, 0))):
-        crest |= (centre >= pad[r0:r0 + h, c0:c0 + w]) & (centre >= pad[r1:r1 + h, c1:c1 + w])
-    crest &= inside & (value >= params.seed_threshold_sigma)
-    crest &= _line_strength(value, thin) > _line_strength(value, wide)
-    out = np.zeros(value.shape, dtype=np.float32)
-    if not crest.any():
-        return out
-    dist, nearest = cv2.distanceTransformWithLabels(
-        (~crest).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    # Labels number the crest pixels in raster order, from 1.
-    close = dist <= thin
-    out[close] = value[crest][nearest[close] - 1]
-    return out
-
-
 def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float,
                       params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
     """Fraction map and mask of a photo already at working resolution."""
@@ -319,14 +267,7 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float,
     near = support.astype(np.int32)
     inside = near > 0
     k = near[inside]
-    value = np.zeros(z.shape, dtype=np.float32)
-    value[inside] = zf[inside] * polarity[k]
-    # A thin shaft (vellus) grown into a strong neighbour's piece is measured
-    # against its own crest, not the piece's core.
-    scale = core[near]
-    own = _thin_crest_contrast(value, inside, um, params)
-    scale = np.where(own > 0, np.minimum(scale, own), scale)
-    fraction[inside] = np.clip(value[inside] / scale[inside], 0.0, 1.0)
+    fraction[inside] = np.clip(zf[inside] * polarity[k] / core[k], 0.0, 1.0)
     mask = fraction >= params.edge_fraction
     # Close narrow gaps inside shafts (a shaft's lighter highlight band).
     close_px = int(round(params.mask_closing_um * um))
