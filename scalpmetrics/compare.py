@@ -348,12 +348,8 @@ def compare_visits(
         Any problem reading or analysing a photo.
     """
     from scalpmetrics.analysis import analyze
-    from scalpmetrics.io import load_photo
 
-    if len(photos) < 2:
-        raise ComparisonError("compare needs a baseline photo and at least one follow-up photo")
-    loaded = tuple(p if isinstance(p, Photo) else load_photo(p, params=params.load) for p in photos)
-    resolve_capture_dates(loaded, dates)  # refuse unusable dates before the slow part
+    loaded = load_visits(photos, dates, params=params)
     analyses = tuple(analyze(p, px_per_mm=px_per_mm, params=params) for p in loaded)
     return compare_analyses(loaded, analyses, dates=dates, grid=grid, params=params,
                             allow_unregistered=allow_unregistered)
@@ -907,6 +903,43 @@ def parse_date(value: str | dt.date | None, *, what: str = "date") -> dt.date | 
         return dt.datetime.fromisoformat(text).date()
     except ValueError:
         raise ComparisonError(f"{what} {text!r} is not an ISO date such as 2026-03-01") from None
+
+
+def load_visits(
+    photos: Sequence[Photo | str | os.PathLike[str]],
+    dates: Sequence[str | dt.date | None] | None,
+    *,
+    params: Params = Params(),
+) -> tuple[Photo, ...]:
+    """Load the photos of a comparison, refusing too few photos or unusable dates first.
+
+    Parameters
+    ----------
+    photos : sequence of Photo or path
+        Baseline first; at least two.
+    dates : sequence of (str or date or None), optional
+        One per photo (see :func:`resolve_capture_dates`).
+    params : Params
+        Loading parameters (``params.load``).
+
+    Returns
+    -------
+    tuple of Photo
+
+    Raises
+    ------
+    ComparisonError
+        Fewer than two photos, or unusable dates.
+    ScalpmetricsError
+        Any problem reading a photo.
+    """
+    from scalpmetrics.io import load_photo
+
+    if len(photos) < 2:
+        raise ComparisonError("compare needs a baseline photo and at least one follow-up photo")
+    loaded = tuple(p if isinstance(p, Photo) else load_photo(p, params=params.load) for p in photos)
+    resolve_capture_dates(loaded, dates)
+    return loaded
 
 
 def resolve_capture_dates(

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from scalpmetrics.compare import resolve_capture_dates
+from scalpmetrics.compare import load_visits, resolve_capture_dates
 from scalpmetrics.errors import ComparisonError
 from scalpmetrics.globalview import flags as gflags
 from scalpmetrics.globalview.analyze import analyze_global
@@ -185,12 +185,7 @@ def compare_global(
     ScalpmetricsError
         Any problem reading or analysing a photo.
     """
-    from scalpmetrics.io import load_photo
-
-    if len(photos) < 2:
-        raise ComparisonError("compare needs a baseline photo and at least one follow-up photo")
-    loaded = tuple(p if isinstance(p, Photo) else load_photo(p, params=params.load) for p in photos)
-    resolve_capture_dates(loaded, dates)  # refuse unusable dates before the slow part
+    loaded = load_visits(photos, dates, params=params)
     base = analyze_global(loaded[0], view=view, regions=regions, template=template, params=params)
     follow_regions = None if regions is None else (
         regions if regions.reference_frame is not None else regions.with_reference(base.head_frame)
