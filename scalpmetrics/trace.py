@@ -562,7 +562,9 @@ def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
     * a junction where shafts only end (several hairs leaving one opening),
       or a junction within ``fork_reach_um`` (along a shaft) of a counted free
       emergence end: a hair of a follicular unit leaving the group where the
-      shafts separate, or
+      shafts separate, or a junction with another shaft when this one ends
+      in a free tip inside the image (a hair emerging against a neighbour
+      that lies over its opening), or
     * the apex of a sharp V (two hairs leaving one opening) whose other end
       is a free tip inside the image, or which lies within ``fork_reach_um``
       of a counted free emergence end, or
@@ -647,7 +649,8 @@ def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
             counted = free_counted[k]
         elif kind == "node":
             nd = ch.end_nodes[e]
-            counted = nd in open_nodes or nd not in crossed
+            tip_free = ch.end_kinds[1 - e] == "free" and not border[k][1 - e]
+            counted = nd in open_nodes or nd not in crossed or tip_free
         else:
             counted = near_open[k]
         out.append((e, counted, ch.rc[0 if e == 0 else -1]))

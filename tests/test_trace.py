@@ -118,6 +118,18 @@ def test_hairs_forking_from_one_opening_all_count_there(n, spread_deg):
     assert len({h.unit_id for h in counted}) == 1
 
 
+def test_hair_emerging_against_a_neighbour_counts_at_the_junction():
+    # A shaft leaves the skin right beside another one lying over its opening:
+    # the mask joins them in a T, the short shaft ending in a free cut tip.
+    mask, img = _lines([((40, 120), (220, 120), 7), ((130, 120), (150, 40), 7)])
+    cv2.circle(img, (35, 120), 5, (0.45, 0.45, 0.45), -1)
+    img[mask] = 0.1
+    counted = [h for h in trace_hairs(mask, img, px_per_mm=PPM) if h.counted]
+    assert len(counted) == 2
+    short = min(counted, key=lambda h: h.length_px)
+    assert np.hypot(short.emergence_xy_px[0] - 131, short.emergence_xy_px[1] - 117) <= 6
+
+
 def test_uncalibrated_has_no_micrometres():
     mask, img = _bands([(100, 40, 200, 9)])
     (h,) = trace_hairs(mask, img, px_per_mm=None)
