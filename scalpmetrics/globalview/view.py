@@ -44,9 +44,15 @@ _SIDE_RIGHT = ((0.2, 0.95), (0.0, 0.7))
 _MIN_REGION_PIXELS = 20
 
 
+def _region(u: np.ndarray, v: np.ndarray, support: np.ndarray,
+            u_range: tuple[float, float], v_range: tuple[float, float]) -> np.ndarray:
+    """Support pixels inside a box of head coordinates."""
+    return support & (u >= u_range[0]) & (u <= u_range[1]) & (v >= v_range[0]) & (v <= v_range[1])
+
+
 def _region_mean(values: np.ndarray, u: np.ndarray, v: np.ndarray, support: np.ndarray,
                  u_range: tuple[float, float], v_range: tuple[float, float]) -> float:
-    sel = support & (u >= u_range[0]) & (u <= u_range[1]) & (v >= v_range[0]) & (v <= v_range[1])
+    sel = _region(u, v, support, u_range, v_range)
     if sel.sum() < _MIN_REGION_PIXELS:
         return float("nan")
     return float(np.clip(values[sel], 0, 1).mean())
@@ -79,11 +85,7 @@ def detect_side(features: np.ndarray, frame: HeadEllipse, support: np.ndarray) -
         distances (0 = no idea, 1 = certain).
     """
     u, v = frame.uv_grid(features.shape)
-
-    def region(u_range: tuple[float, float], v_range: tuple[float, float]) -> np.ndarray:
-        return support & (u >= u_range[0]) & (u <= u_range[1]) & (v >= v_range[0]) & (v <= v_range[1])
-
-    top, left, right = region(*_SIDE_TOP), region(*_SIDE_LEFT), region(*_SIDE_RIGHT)
+    top, left, right = (_region(u, v, support, *box) for box in (_SIDE_TOP, _SIDE_LEFT, _SIDE_RIGHT))
     if min(top.sum(), left.sum(), right.sum()) < _MIN_REGION_PIXELS:
         return "left", 0.0
     ref = np.median(features[top], axis=0)
