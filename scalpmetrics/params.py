@@ -298,6 +298,11 @@ class TraceParams:
         0.0, -5.0, 5.0,
         "a shaft with two free ends neither darker beyond than this is a loose cut hair, log units",
     )
+    apex_cue_log: float = _p(
+        0.2, -5.0, 5.0,
+        "a V apex (two shafts meeting at a sharp corner) with the skin beyond it at least this much "
+        "darker than beside the shafts shows their opening, log units",
+    )
     flow_radius_um: float = _p(
         800.0, 0.0, 100_000.0, "neighbouring hairs within about this distance share the hair stream, um"
     )

@@ -566,8 +566,10 @@ def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
       in a free tip inside the image (a hair emerging against a neighbour
       that lies over its opening), or
     * the apex of a sharp V (two hairs leaving one opening) whose other end
-      is a free tip inside the image, or which lies within ``fork_reach_um``
-      of a counted free emergence end, or
+      is a free tip inside the image, or where the skin beyond the apex is
+      at least ``apex_cue_log`` darker than beside the shaft (the opening
+      seen), or which lies within ``fork_reach_um`` of a counted free
+      emergence end, or
     * a branch parting from a counted hair of the same opening
       (:func:`_forks`); its emergence point is that hair's.
 
@@ -632,7 +634,8 @@ def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
             continue
         tip_free = ch.end_kinds[1 - e] == "free" and not border[k][1 - e]
         p = ch.rc[0 if e == 0 else -1]
-        near_open[k] = tip_free or (len(seen_xy) > 0
+        opening = bool(np.isfinite(cues[k][e]) and cues[k][e] >= params.apex_cue_log)
+        near_open[k] = tip_free or opening or (len(seen_xy) > 0
                                     and bool(np.min(np.hypot(*(seen_xy - p).T)) <= reach))
     forks = _forks(chains, choice, free_counted, border, um_per_px, params)
     out = []

@@ -11,7 +11,7 @@ from scalpmetrics.normalize import normalize_photo
 from scalpmetrics.params import TraceParams
 from scalpmetrics.segment import segment_hair_fraction
 from scalpmetrics.synthetic import make_phantom
-from scalpmetrics.trace import trace_hairs
+from scalpmetrics.trace import _Chain, _emergence, trace_hairs
 
 PPM = 100.0
 
@@ -128,6 +128,24 @@ def test_hair_emerging_against_a_neighbour_counts_at_the_junction():
     assert len(counted) == 2
     short = min(counted, key=lambda h: h.length_px)
     assert np.hypot(short.emergence_xy_px[0] - 131, short.emergence_xy_px[1] - 117) <= 6
+
+
+def _arm(start_rc: tuple[float, float], end_rc: tuple[float, float]) -> _Chain:
+    """A straight shaft from a V apex (its end 0, a corner) to the image's top edge."""
+    rc = np.linspace(start_rc, end_rc, 60)
+    return _Chain(rc=rc, end_kinds=["corner", "free"], width_hint_px=5.0,
+                  node_ends=np.zeros(len(rc), bool), end_nodes=[-1, -1], passes=[])
+
+
+@pytest.mark.parametrize(("apex_cue", "counted"), [(0.5, True), (0.05, False)])
+def test_v_apex_counts_where_its_opening_is_seen(apex_cue, counted):
+    # Two hairs leave one opening in a sharp V and run out of the image: their
+    # only evidence is the apex, which counts when the skin beyond it is darker.
+    arms = [_arm((150.0, 130.0), (2.0, 60.0)), _arm((150.0, 130.0), (2.0, 200.0))]
+    cues = np.array([[apex_cue, 0.0], [apex_cue, 0.0]])
+    decisions = _emergence(arms, cues, (200, 260), 10.0, TraceParams())
+    assert [e for e, _, _ in decisions] == [0, 0]
+    assert [c for _, c, _ in decisions] == [counted, counted]
 
 
 def test_uncalibrated_has_no_micrometres():
