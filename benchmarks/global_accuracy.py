@@ -15,8 +15,15 @@ method was frozen) or from the tuning seeds (``--seeds tuning``):
 7. a low-contrast stress set (grey and blond hair on fair skin), outside the targets;
 8. resolution independence (the same scene at twice the resolution).
 
-Run: ``python benchmarks/global_accuracy.py [--seeds report|holdout|tuning] [--per-view N]``.
-Rendering dominates the run time (a few seconds per phantom).
+Run: ``python benchmarks/global_accuracy.py [--seeds report|holdout|tuning] [--per-view N]
+[--verbose]``. Rendering dominates the run time (a few seconds per phantom).
+
+``--verbose`` adds, after sections 1-4, the error per view and zone and the worst zones, each
+split into its *placement* part (the rendered truth of the zones placed from the measured head
+frame minus the truth of the zones of the true outline: where the head fit puts the zones) and
+its *colour* part (the rest: the measured coverage minus the rendered truth of the same zones),
+with the hair and skin colours, the key light (right, up, degrees), the ambient light and the
+colour model found (scalp seen, scalp/hair contrast).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from scalpmetrics.globalview.phantom import (
     make_global_phantom,
     render_global_phantom,
     repeat_captures,
+    truth_zone_coverage,
 )
 from scalpmetrics.io import photo_from_array
 from scalpmetrics.params import Params
@@ -47,6 +55,62 @@ TARGETS = {"coverage": 0.03, "change": 1.5, "no_change": 1.0, "repeat": 1.0}
 
 def _photo(ph):  # type: ignore[no-untyped-def]
     return photo_from_array(ph.image)
+
+
+#: Per-zone records of the verbose breakdown (None: not collected).
+_NOTES: list[dict[str, object]] | None = None
+
+
+def _placed(result, ph) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Rendered truth of the zones placed from the measured head frame."""
+    return truth_zone_coverage(ph.hair_fraction, ph.head_fraction, result.head_frame,
+                               view=ph.view, side=result.side or ph.side)[0]
+
+
+def _scene(result, ph) -> str:  # type: ignore[no-untyped-def]
+    c, cm = ph.capture, result.colour_model
+    return (f"{ph.head.hair_colour}/{ph.head.skin_tone} key ({c.key_light_deg[0]:+.0f},"
+            f"{c.key_light_deg[1]:+.0f}) amb {c.ambient:.2f} "
+            f"{'scalp seen' if cm['scalp_seen'] else 'scalp NOT seen'} contrast {cm['contrast_ratio']:.1f}")
+
+
+def _note(section: str, view: str, seed: int, results, phantoms, scale: float) -> None:  # type: ignore[no-untyped-def]
+    """Record every zone's error of one photo (or one pair: follow-up minus baseline)."""
+    if _NOTES is None:
+        return
+    placed = [_placed(r, ph) for r, ph in zip(results, phantoms)]
+    sign = [1.0] if len(results) == 1 else [-1.0, 1.0]
+    for z in results[-1].regions:
+        if any(r.region(z.name).coverage_fraction is None for r in results):
+            continue
+        err = scale * sum(g * (r.region(z.name).coverage_fraction - ph.zone_coverage[z.name])
+                          for g, r, ph in zip(sign, results, phantoms))
+        place = scale * sum(g * (pl[z.name] - ph.zone_coverage[z.name])
+                            for g, pl, ph in zip(sign, placed, phantoms))
+        _NOTES.append({"section": section, "view": view, "zone": z.name, "seed": seed,
+                       "error": err, "placement": place,
+                       "scene": " -> ".join(_scene(r, ph) for r, ph in zip(results, phantoms))})
+
+
+def _breakdown(section: str, worst: int = 6) -> None:
+    """Print the error per view and zone, and the worst zones, of one section."""
+    if _NOTES is None:
+        return
+    rows = [n for n in _NOTES if n["section"] == section]
+    if not rows:
+        return
+    print("   by view and zone (|error|: median, worst; |placement part| median):")
+    for key in sorted({(str(n["view"]), str(n["zone"])) for n in rows}):
+        sel = [n for n in rows if (n["view"], n["zone"]) == key]
+        e = np.abs([float(n["error"]) for n in sel])  # type: ignore[arg-type]
+        pl = np.abs([float(n["placement"]) for n in sel])  # type: ignore[arg-type]
+        print(f"     {key[0]:9s} {key[1]:15s} n={e.size:2d}  median {np.median(e):6.3f}  worst "
+              f"{e.max():6.3f}  placement {np.median(pl):6.3f}")
+    print(f"   worst {worst} zones (error = placement + colour):")
+    for n in sorted(rows, key=lambda n: -abs(float(n["error"])))[:worst]:  # type: ignore[arg-type]
+        err, place = float(n["error"]), float(n["placement"])  # type: ignore[arg-type]
+        print(f"     {n['view']:9s} {n['zone']:15s} seed {n['seed']}: {err:+7.3f} = placement "
+              f"{place:+7.3f} + colour {err - place:+7.3f}; {n['scene']}")
 
 
 def _stats(values: list[float]) -> str:
@@ -95,11 +159,13 @@ def single_photos(base: int, per_view: int, params: Params) -> None:
                 wrong_side += 1
                 continue
             errs += got
+            _note("1", view, seed, [r], [ph], 1.0)
         allerr += errs
         print(f"   {view:9s} {_stats(errs)}  bias {np.mean(errs):+.3f}")
     print(f"   all       {_stats(allerr)}")
     print(f"   temporal photos whose side was misread (not scored): {wrong_side}")
     print(f"   {_verdict(allerr, TARGETS['coverage'], every=False)}")
+    _breakdown("1")
 
 
 def courses(base: int, per_view: int, params: Params, *, regrowth: float, label: str,
@@ -118,6 +184,7 @@ def courses(base: int, per_view: int, params: Params, *, regrowth: float, label:
             if comp.side is not None and comp.side != course[0].side:
                 print(f"   {view} course {seed}: side misread, not scored")
                 continue
+            _note(label[:1], view, seed, list(comp.visits), course, 100.0)
             for z in comp.changes[0].regions:
                 if z.coverage_change_points is None:
                     continue
@@ -140,6 +207,7 @@ def courses(base: int, per_view: int, params: Params, *, regrowth: float, label:
     else:
         print(f"   all       change error {_stats(allerr)}")
         print(f"   {_verdict(allerr, target, every=True)}")
+    _breakdown(label[:1])
     return allerr, inside
 
 
@@ -155,6 +223,7 @@ def repeat_photos(base: int, per_view: int, params: Params, pose_sd_deg: float) 
                 print(f"   {view} photo {seed}: side misread, not scored")
                 continue
             b = analyze_global(_photo(again), view=view, side=a.side, params=params)
+            _note(f"4 pose sd {pose_sd_deg:g}", view, seed, [a, b], [ph, again], 100.0)
             for z in a.regions:
                 zb = b.region(z.name)
                 if z.coverage_fraction is None or zb.coverage_fraction is None:
@@ -166,6 +235,7 @@ def repeat_photos(base: int, per_view: int, params: Params, pose_sd_deg: float) 
     print(f"                  rendered truth difference {_stats(truth_diffs)} points")
     print(f"                  measured minus rendered difference {_stats(errs)} points")
     print(f"   {_verdict(errs, TARGETS['repeat'], every=True)}")
+    _breakdown(f"4 pose sd {pose_sd_deg:g}")
     return errs
 
 
@@ -230,7 +300,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", choices=sorted(SEED_BASE), default="report")
     ap.add_argument("--per-view", type=int, default=4, help="phantoms per view and section")
+    ap.add_argument("--verbose", action="store_true",
+                    help="per view and zone errors and the worst zones, split into placement "
+                         "and colour parts (sections 1-4)")
     args = ap.parse_args()
+    global _NOTES
+    _NOTES = [] if args.verbose else None
     base = SEED_BASE[args.seeds]
     params = Params()
     t0 = time.time()
