@@ -43,7 +43,7 @@ from scalpmetrics.quality import (
     quality_flags,
 )
 from scalpmetrics.regions import build_regions
-from scalpmetrics.segment import segment_hair
+from scalpmetrics.segment import clipped_pixels, segment_hair
 from scalpmetrics.trace import trace_hairs
 from scalpmetrics.types import Analysis, Calibration, ImageInfo, Photo, Region
 
@@ -117,7 +117,8 @@ def analyze(
         work = fill_excluded(work, excluded)
     scale = calibration.px_per_mm
     image = normalize_photo(work, px_per_mm=scale, params=params.normalize)
-    mask = segment_hair(image, px_per_mm=scale, params=params.segment) & ~excluded
+    clipped = clipped_pixels(work, params=params.segment)
+    mask = segment_hair(image, px_per_mm=scale, params=params.segment, clipped=clipped) & ~excluded
     hairs = trace_hairs(mask, image, px_per_mm=scale, params=params.trace)
     metrics = measure_regions(regions, hairs, mask, calibration=calibration)
     figures = measure_quality(

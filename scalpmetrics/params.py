@@ -195,6 +195,15 @@ class SegmentParams:
     statistics_sample_px: int = _p(
         200_000, 1000, 100_000_000, "pixels sampled for the colour statistics, px"
     )
+    clipped_level_fraction: float = _p(
+        0.995, 0.5, 1.0,
+        "a pixel with a channel at least this share of full scale is clipped and left out of "
+        "the colour statistics, fraction",
+    )
+    min_statistics_px: int = _p(
+        1000, 1, 100_000_000,
+        "unclipped sampled pixels needed to leave clipped ones out of the statistics, px",
+    )
     min_shaft_width_px: float = _p(
         2.5, 1.0, 100.0, "photos are reduced (by whole factors) while the thinnest shaft stays this wide, px"
     )

@@ -50,6 +50,7 @@ from scalpmetrics.params import SegmentParams
 
 __all__ = [
     "HairSegmentation",
+    "clipped_pixels",
     "hair_fraction",
     "segment_hair",
     "segment_hair_fraction",
@@ -140,15 +141,27 @@ def skin_peak(values: np.ndarray, *, bins: int = 256) -> tuple[float, float]:
     return centre, max(hwhm / 1.1774, width / 2.0, 1e-6)
 
 
-def _contrast(image: np.ndarray, window_px: float, params: SegmentParams) -> np.ndarray:
-    """Signed hair contrast (positive = darker than skin) in skin-noise units."""
+def _sample_index(n_px: int, usable: np.ndarray | None, params: SegmentParams) -> np.ndarray:
+    """Flat indices of the pixels the colour statistics are taken from: a
+    regular sample of about ``statistics_sample_px``, usable pixels only."""
+    step = max(1, n_px // params.statistics_sample_px)
+    index = np.arange(0, n_px, step)
+    if usable is not None:
+        kept = index[usable.reshape(-1)[index]]
+        if kept.size >= params.min_statistics_px:
+            return kept
+    return index
+
+
+def _contrast(image: np.ndarray, window_px: float, params: SegmentParams,
+              index: np.ndarray) -> np.ndarray:
+    """Signed hair contrast (positive = darker than skin) in skin-noise units,
+    its statistics taken on the pixels ``index`` (flat indices)."""
     image = np.ascontiguousarray(image, dtype=np.float32)
     d = cv2.log(image + _EPS)
     if window_px > 0:
         d -= cv2.log(skin_background(image, sigma_px=window_px) + _EPS)
-    flat = d.reshape(-1, 3)
-    step = max(1, flat.shape[0] // params.statistics_sample_px)
-    sample = flat[::step].astype(np.float64)
+    sample = d.reshape(-1, 3)[index].astype(np.float64)
     centre = np.array([skin_peak(sample[:, c])[0] for c in range(3)])
     sample -= centre
     d -= centre.astype(np.float32)
@@ -166,7 +179,7 @@ def _contrast(image: np.ndarray, window_px: float, params: SegmentParams) -> np.
     if (whiten @ u).sum() > 0:
         u = -u
     z = cv2.transform(d, (whiten @ u)[None, :].astype(np.float32))
-    zc, zs = skin_peak(z.reshape(-1)[::step])
+    zc, zs = skin_peak(z.reshape(-1)[index])
     return (z - np.float32(zc)) / np.float32(max(zs, _MIN_WHITENED_SPREAD))
 
 
@@ -212,15 +225,16 @@ def _blank_border_area(image: np.ndarray, params: SegmentParams) -> np.ndarray:
     return cv2.dilate(keep[labels].astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
 
 
-def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float,
-                      params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
+def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: SegmentParams,
+                      clipped: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Fraction map and mask of a photo already at working resolution."""
     um = scale_px_per_mm / 1000.0  # px per um
-    z = _contrast(image, params.reference_window_um * um, params)
+    index = _sample_index(image.shape[0] * image.shape[1],
+                          None if clipped is None else ~clipped, params)
+    z = _contrast(image, params.reference_window_um * um, params, index)
     sigma = max(params.min_smoothing_px, params.smoothing_widths * params.min_shaft_width_um * um)
     zs = cv2.GaussianBlur(z, (0, 0), sigma)
-    step = max(1, zs.size // params.statistics_sample_px)
-    zc, zspread = skin_peak(zs.reshape(-1)[::step])
+    zc, zspread = skin_peak(zs.reshape(-1)[index])
     # Smoothing white noise of unit spread leaves 1 / (2 sqrt(pi) sigma) of it.
     zspread = max(zspread, _MIN_WHITENED_SPREAD / (2.0 * np.sqrt(np.pi) * sigma))
     stat = np.abs(zs - np.float32(zc)) / np.float32(zspread)
@@ -296,25 +310,28 @@ def _working_factor(scale_px_per_mm: float, params: SegmentParams) -> int:
     return max(1, int(width_px / params.min_shaft_width_px))
 
 
-def _segment(image: np.ndarray, scale_px_per_mm: float,
-             params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
+def _segment(image: np.ndarray, scale_px_per_mm: float, params: SegmentParams,
+             clipped: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     factor = _working_factor(scale_px_per_mm, params)
     if factor == 1:
-        return _segment_at_scale(image, scale_px_per_mm, params)
+        return _segment_at_scale(image, scale_px_per_mm, params, clipped)
     h, w = image.shape[:2]
-    small = cv2.resize(image, (max(3, w // factor), max(3, h // factor)),
-                       interpolation=cv2.INTER_AREA)
-    frac_small, _ = _segment_at_scale(small, scale_px_per_mm * small.shape[1] / w, params)
+    size = (max(3, w // factor), max(3, h // factor))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    if clipped is not None:  # a reduced pixel is clipped when any of its pixels is
+        clipped = cv2.resize(clipped.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+    frac_small, _ = _segment_at_scale(small, scale_px_per_mm * small.shape[1] / w, params, clipped)
     # Back to full size: the mask boundary at the interpolated edge_fraction level.
     frac = cv2.resize(frac_small, (w, h), interpolation=cv2.INTER_LINEAR)
     mask = frac >= params.edge_fraction
     return np.where(mask, np.float32(1.0), frac * (frac > 0.05)).astype(np.float32), mask
 
 
-def _estimate_scale(image: np.ndarray, params: SegmentParams) -> float:
+def _estimate_scale(image: np.ndarray, params: SegmentParams,
+                    clipped: np.ndarray | None) -> float:
     """Pixel scale implied by the median shaft width of a first pass."""
     first = image.shape[1] / params.uncalibrated_field_mm
-    _, mask = _segment(image, first, params)
+    _, mask = _segment(image, first, params, clipped)
     if mask.sum() < params.min_pixels_for_scale:
         return first
     dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
@@ -323,8 +340,36 @@ def _estimate_scale(image: np.ndarray, params: SegmentParams) -> float:
     return max(width_px, 1.0) * 1000.0 / params.typical_shaft_width_um
 
 
+def clipped_pixels(pixels: np.ndarray, *, params: SegmentParams = SegmentParams()) -> np.ndarray:
+    """Pixels with a channel at the top of its range in the photo.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W, 3), uint8, uint16 or float in [0, 1]
+        The photo as loaded (before normalisation).
+    params : SegmentParams
+        Uses ``clipped_level_fraction``.
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+        True where some channel is at least ``clipped_level_fraction`` of full scale.
+
+    Examples
+    --------
+    >>> px = np.array([[[255, 10, 10], [200, 200, 200]]], np.uint8)
+    >>> clipped_pixels(px).tolist()
+    [[True, False]]
+    """
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ImageArrayError(f"expected RGB pixels of shape (H, W, 3), got {pixels.shape}")
+    full = float(np.iinfo(pixels.dtype).max) if np.issubdtype(pixels.dtype, np.integer) else 1.0
+    return pixels.max(axis=2) >= params.clipped_level_fraction * full
+
+
 def segment_hair_fraction(image: np.ndarray, *, px_per_mm: float | None,
-                          params: SegmentParams = SegmentParams()) -> HairSegmentation:
+                          params: SegmentParams = SegmentParams(),
+                          clipped: np.ndarray | None = None) -> HairSegmentation:
     """Segment hair; return the mask with its sub-pixel coverage map.
 
     Parameters
@@ -337,19 +382,28 @@ def segment_hair_fraction(image: np.ndarray, *, px_per_mm: float | None,
         internal use only (see the module notes).
     params : SegmentParams
         Segmentation parameters.
+    clipped : ndarray of bool, shape (H, W), optional
+        Pixels clipped in the photo (see :func:`clipped_pixels`). They are
+        left out of the skin statistics: clipping flattens the skin texture
+        the noise level is learned from.
 
     Returns
     -------
     HairSegmentation
     """
     _check_image(image)
-    scale = px_per_mm if px_per_mm is not None else _estimate_scale(image, params)
-    fraction, mask = _segment(image, scale, params)
+    if clipped is not None and clipped.shape != image.shape[:2]:
+        raise ImageArrayError(f"clipped {clipped.shape} and image {image.shape[:2]} differ in size")
+    if clipped is not None:
+        clipped = clipped.astype(bool)
+    scale = px_per_mm if px_per_mm is not None else _estimate_scale(image, params, clipped)
+    fraction, mask = _segment(image, scale, params, clipped)
     return HairSegmentation(mask=mask, fraction=fraction, scale_px_per_mm=float(scale))
 
 
 def segment_hair(image: np.ndarray, *, px_per_mm: float | None,
-                 params: SegmentParams = SegmentParams()) -> np.ndarray:
+                 params: SegmentParams = SegmentParams(),
+                 clipped: np.ndarray | None = None) -> np.ndarray:
     """Hair mask of a normalised photo.
 
     Parameters
@@ -361,13 +415,15 @@ def segment_hair(image: np.ndarray, *, px_per_mm: float | None,
         the image (see the module notes).
     params : SegmentParams
         Segmentation parameters.
+    clipped : ndarray of bool, shape (H, W), optional
+        As for :func:`segment_hair_fraction`.
 
     Returns
     -------
     ndarray of bool, shape (H, W)
         True on hair, dark or light.
     """
-    return segment_hair_fraction(image, px_per_mm=px_per_mm, params=params).mask
+    return segment_hair_fraction(image, px_per_mm=px_per_mm, params=params, clipped=clipped).mask
 
 
 def hair_fraction(image: np.ndarray, *, px_per_mm: float | None,

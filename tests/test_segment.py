@@ -8,7 +8,13 @@ import pytest
 from scalpmetrics.errors import ImageArrayError
 from scalpmetrics.normalize import normalize_photo
 from scalpmetrics.params import SegmentParams
-from scalpmetrics.segment import hair_fraction, segment_hair, segment_hair_fraction, skin_peak
+from scalpmetrics.segment import (
+    clipped_pixels,
+    hair_fraction,
+    segment_hair,
+    segment_hair_fraction,
+    skin_peak,
+)
 from scalpmetrics.synthetic import make_phantom
 
 PPM = 80.0
@@ -37,6 +43,24 @@ def test_mask_matches_truth(kw, min_dice):
     assert _dice(seg.mask, ph.hair_mask) >= min_dice
     # The fraction's mean is the coverage.
     assert abs(float(seg.fraction.mean()) - ph.truth.coverage_fraction) <= 0.01
+
+
+def test_clipped_skin_is_left_out_of_the_noise_statistics():
+    # A strong light fall-off blows out a tenth of the photo: flat clipped skin
+    # would make the skin noise look small and its texture pass for hair.
+    ph, img = _phantom(seed=11, illumination_gradient=0.6, white_balance=(1.0, 1.0, 1.0))
+    clipped = clipped_pixels(ph.image)
+    assert 0.05 < clipped.mean() < 0.2
+    plain = segment_hair_fraction(img, px_per_mm=PPM).mask
+    aware = segment_hair_fraction(img, px_per_mm=PPM, clipped=clipped).mask
+    assert _dice(aware, ph.hair_mask) >= 0.85
+    assert _dice(aware, ph.hair_mask) > _dice(plain, ph.hair_mask) + 0.05
+
+
+def test_clipped_mask_must_match_the_image():
+    ph, img = _phantom(seed=11)
+    with pytest.raises(ImageArrayError):
+        segment_hair_fraction(img, px_per_mm=PPM, clipped=np.zeros((3, 3), bool))
 
 
 def test_fraction_is_one_inside_and_bounded():
