@@ -9,10 +9,15 @@ and densities are of the remaining pixels, and it is painted in the
 surrounding skin colour before normalisation so it neither pulls the skin
 estimate nor looks like hair. A chart whose colour fit is good corrects the
 photo's colours before normalisation.
+
+A photo of a finer scale than the method needs (the thinnest shaft at least
+twice ``segment.min_shaft_width_px`` wide) is normalised, segmented, traced and
+judged on a reduced working copy; the results are given in the photo's pixels.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 from typing import Any
@@ -36,6 +41,7 @@ from scalpmetrics.measure import measure_regions
 from scalpmetrics.normalize import normalize_photo
 from scalpmetrics.params import Params
 from scalpmetrics.quality import (
+    blur_threshold_px,
     calibration_flags,
     chart_flags,
     marker_flags,
@@ -43,9 +49,14 @@ from scalpmetrics.quality import (
     quality_flags,
 )
 from scalpmetrics.regions import build_regions
-from scalpmetrics.segment import segment_hair
+from scalpmetrics.segment import (
+    enlarge_fraction,
+    reduce_image,
+    segment_hair_fraction,
+    working_factor,
+)
 from scalpmetrics.trace import trace_hairs
-from scalpmetrics.types import Analysis, Calibration, ImageInfo, Photo, Region
+from scalpmetrics.types import Analysis, Calibration, Hair, ImageInfo, Photo, Region
 
 
 def analyze(
@@ -115,15 +126,8 @@ def analyze(
     work = correct_colors(pixels, chart) if chart is not None and chart.usable else pixels
     if excluded.any():
         work = fill_excluded(work, excluded)
-    scale = calibration.px_per_mm
-    image = normalize_photo(work, px_per_mm=scale, params=params.normalize)
-    mask = segment_hair(image, px_per_mm=scale, params=params.segment) & ~excluded
-    hairs = trace_hairs(mask, image, px_per_mm=scale, params=params.trace)
+    hairs, mask, figures = _measure_hair(pixels, work, excluded, calibration.px_per_mm, params)
     metrics = measure_regions(regions, hairs, mask, calibration=calibration)
-    figures = measure_quality(
-        pixels, normalized=image, hair_mask=mask, px_per_mm=scale, valid=~excluded,
-        params=params.quality,
-    )
     flags = tuple(
         calibration_flags(calibration)
         + marker_flags(search)
@@ -146,6 +150,78 @@ def analyze(
         provenance=record,
         metadata=photo.metadata,
         hair_mask=mask,
+    )
+
+
+def _measure_hair(
+    pixels: np.ndarray,
+    work: np.ndarray,
+    excluded: np.ndarray,
+    px_per_mm: float | None,
+    params: Params,
+) -> tuple[tuple[Hair, ...], np.ndarray, dict[str, float | None]]:
+    """Normalise, segment, trace and judge the quality, on the working copy.
+
+    A photo whose thinnest shaft spans at least twice
+    ``segment.min_shaft_width_px`` is analysed on a copy reduced by
+    :func:`working_factor` (a 300 px/mm photo at 100 px/mm); the hairs, the
+    blur figure and its limit, and the hair mask (from the coverage map, see
+    :func:`enlarge_fraction`) are returned in the photo's own pixels.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W, 3)
+        The photo as loaded (its quality is judged).
+    work : ndarray, shape (H, W, 3)
+        The photo to analyse (colour-corrected, objects in view painted over).
+    excluded : ndarray of bool, shape (H, W)
+        Pixels left out.
+    px_per_mm : float or None
+        Pixel scale of the photo.
+    params : Params
+        All analysis parameters.
+
+    Returns
+    -------
+    hairs : tuple of Hair
+    mask : ndarray of bool, shape (H, W)
+    figures : dict
+        See :func:`measure_quality`.
+    """
+    factor = 1 if px_per_mm is None else working_factor(px_per_mm, params.segment)
+    small = reduce_image(work, factor)
+    small_excluded = reduce_image(excluded.astype(np.float32), factor) > 0
+    # Photo px per working px (the sides are reduced to whole px).
+    sx = pixels.shape[1] / small.shape[1]
+    sy = pixels.shape[0] / small.shape[0]
+    scale = None if px_per_mm is None else px_per_mm / sx
+    image = normalize_photo(small, px_per_mm=scale, params=params.normalize)
+    seg = segment_hair_fraction(image, px_per_mm=scale, params=params.segment)
+    small_mask = seg.mask & ~small_excluded
+    hairs = trace_hairs(small_mask, image, px_per_mm=scale, params=params.trace)
+    figures = measure_quality(
+        small if work is pixels else reduce_image(pixels, factor), normalized=image,
+        hair_mask=small_mask, px_per_mm=scale, valid=~small_excluded, params=params.quality,
+    )
+    if factor == 1:
+        return hairs, small_mask, figures
+    mask = enlarge_fraction(seg.fraction, pixels.shape, params.segment)[1] & ~excluded
+    if figures["blur_px"] is not None:
+        figures["blur_px"] *= sx
+    figures["blur_limit_px"] = blur_threshold_px(px_per_mm, params.quality)
+    return tuple(_enlarge_hair(h, sx, sy) for h in hairs), mask, figures
+
+
+def _enlarge_hair(hair: Hair, sx: float, sy: float) -> Hair:
+    """A hair traced on a reduced copy, in the photo's pixels (``sx``, ``sy``
+    photo px per working px; lengths and widths scale by ``sx``)."""
+    def point(xy: tuple[float, float]) -> tuple[float, float]:
+        # Pixel centres are on integers: working pixel x spans photo x sx - 0.5 to (x + 1) sx - 0.5.
+        return ((xy[0] + 0.5) * sx - 0.5, (xy[1] + 0.5) * sy - 0.5)
+
+    return dataclasses.replace(
+        hair, emergence_xy_px=point(hair.emergence_xy_px), tip_xy_px=point(hair.tip_xy_px),
+        length_px=hair.length_px * sx, width_px=hair.width_px * sx,
     )
 
 

@@ -115,11 +115,14 @@ def skin_colour_grid(image: np.ndarray, *, tile_px: float,
     pooled = pooled + 0.5 * (np.roll(pooled, 1, axis=2) + np.roll(pooled, -1, axis=2))
     mode = pooled.argmax(axis=2).ravel()
     near = np.abs(b - mode[tile_id]) <= 1
-    weight = np.bincount(tile_id[near], minlength=nty * ntx).astype(np.float64)
-    colour = np.stack([np.bincount(tile_id[near], weights=rgb[near, c], minlength=nty * ntx)
+    near_id = tile_id[near]
+    near_rgb = rgb[near]
+    weight = np.bincount(near_id, minlength=nty * ntx).astype(np.float64)
+    colour = np.stack([np.bincount(near_id, weights=near_rgb[:, c], minlength=nty * ntx)
                        for c in range(3)], axis=1)
-    fallback = np.median(rgb, axis=0)
-    colour = np.where(weight[:, None] > 0, colour / np.maximum(weight, 1)[:, None], fallback)
+    colour /= np.maximum(weight, 1)[:, None]
+    if not weight.all():
+        colour[weight == 0] = np.median(rgb, axis=0)
     return np.maximum(colour.reshape(nty, ntx, 3).astype(np.float32), np.float32(1.0 / 255.0))
 
 

@@ -196,7 +196,9 @@ class SegmentParams:
         200_000, 1000, 100_000_000, "pixels sampled for the colour statistics, px"
     )
     min_shaft_width_px: float = _p(
-        2.5, 1.0, 100.0, "photos are reduced (by whole factors) while the thinnest shaft stays this wide, px"
+        1.5, 1.0, 100.0,
+        "photos are analysed on a copy reduced (by whole factors) while the thinnest shaft "
+        "stays this wide (1.5 px: 100 px/mm, the scale the method is tuned at), px",
     )
     typical_shaft_width_um: float = _p(
         70.0, 5.0, 300.0,
@@ -486,6 +488,11 @@ class ChartParams:
     """A 24-patch ColorChecker in view (see ``colorchart``)."""
 
     detect: bool = _p(True, doc="look for a ColorChecker and correct colours with it when found")
+    detect_max_side_px: int = _p(
+        1600, 200, 100_000,
+        "the chart is looked for on a copy reduced (by a whole factor) until its longer side "
+        "is at most this, px",
+    )
     max_fit_error_de00: float = _p(
         6.0, 0.1, 100.0,
         "a chart whose colour fit leaves a larger root-mean-square error is not used, "
