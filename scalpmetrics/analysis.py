@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -44,8 +45,9 @@ from scalpmetrics.quality import (
     blur_threshold_px,
     calibration_flags,
     chart_flags,
+    hair_scalp_contrast,
     marker_flags,
-    measure_quality,
+    measure_photo_quality,
     quality_flags,
 )
 from scalpmetrics.regions import build_regions
@@ -186,7 +188,7 @@ def _measure_hair(
     hairs : tuple of Hair
     mask : ndarray of bool, shape (H, W)
     figures : dict
-        See :func:`measure_quality`.
+        See :func:`scalpmetrics.quality.measure_quality`.
     """
     factor = 1 if px_per_mm is None else working_factor(px_per_mm, params.segment)
     small = reduce_image(work, factor)
@@ -195,13 +197,20 @@ def _measure_hair(
     sx = pixels.shape[1] / small.shape[1]
     sy = pixels.shape[0] / small.shape[0]
     scale = None if px_per_mm is None else px_per_mm / sx
-    image = normalize_photo(small, px_per_mm=scale, params=params.normalize)
-    seg = segment_hair_fraction(image, px_per_mm=scale, params=params.segment)
-    small_mask = seg.mask & ~small_excluded
-    hairs = trace_hairs(small_mask, image, px_per_mm=scale, params=params.trace)
-    figures = measure_quality(
-        small if work is pixels else reduce_image(pixels, factor), normalized=image,
-        hair_mask=small_mask, px_per_mm=scale, valid=~small_excluded, params=params.quality,
+    valid = ~small_excluded
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The photo's own quality figures do not depend on the hair: measured alongside.
+        photo_figures = pool.submit(
+            measure_photo_quality, small if work is pixels else reduce_image(pixels, factor),
+            px_per_mm=scale, valid=valid, params=params.quality,
+        )
+        image = normalize_photo(small, px_per_mm=scale, params=params.normalize)
+        seg = segment_hair_fraction(image, px_per_mm=scale, params=params.segment)
+        small_mask = seg.mask & valid
+        hairs = trace_hairs(small_mask, image, px_per_mm=scale, params=params.trace)
+        figures = photo_figures.result()
+    figures["contrast"] = hair_scalp_contrast(
+        image, small_mask, valid=valid, min_hair_px=params.quality.min_contrast_hair_px
     )
     if factor == 1:
         return hairs, small_mask, figures
