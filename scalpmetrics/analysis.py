@@ -52,7 +52,7 @@ from scalpmetrics.quality import (
 )
 from scalpmetrics.regions import build_regions
 from scalpmetrics.segment import (
-    enlarge_fraction,
+    enlarge_mask,
     reduce_image,
     segment_hair_fraction,
     working_factor,
@@ -168,7 +168,7 @@ def _measure_hair(
     ``segment.min_shaft_width_px`` is analysed on a copy reduced by
     :func:`working_factor` (a 300 px/mm photo at 100 px/mm); the hairs, the
     blur figure and its limit, and the hair mask (from the coverage map, see
-    :func:`enlarge_fraction`) are returned in the photo's own pixels.
+    :func:`enlarge_mask`) are returned in the photo's own pixels.
 
     Parameters
     ----------
@@ -214,7 +214,7 @@ def _measure_hair(
     )
     if factor == 1:
         return hairs, small_mask, figures
-    mask = enlarge_fraction(seg.fraction, pixels.shape, params.segment)[1] & ~excluded
+    mask = enlarge_mask(seg.fraction, pixels.shape, params.segment) & ~excluded
     if figures["blur_px"] is not None:
         figures["blur_px"] *= sx
     figures["blur_limit_px"] = blur_threshold_px(px_per_mm, params.quality)

@@ -51,7 +51,7 @@ from scalpmetrics.params import SegmentParams
 
 __all__ = [
     "HairSegmentation",
-    "enlarge_fraction",
+    "enlarge_mask",
     "hair_fraction",
     "reduce_image",
     "segment_hair",
@@ -376,9 +376,11 @@ def reduce_image(image: np.ndarray, factor: int) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
-def enlarge_fraction(fraction: np.ndarray, shape: tuple[int, ...],
-                     params: SegmentParams = SegmentParams()) -> tuple[np.ndarray, np.ndarray]:
-    """Coverage map and mask at full size from those of a reduced copy.
+def enlarge_mask(fraction: np.ndarray, shape: tuple[int, ...],
+                 params: SegmentParams = SegmentParams()) -> np.ndarray:
+    """Hair mask at full size from the coverage map of a reduced copy: the
+    pixels at least ``edge_fraction`` covered after linear interpolation (the
+    mask boundary at the interpolated level).
 
     Parameters
     ----------
@@ -391,16 +393,14 @@ def enlarge_fraction(fraction: np.ndarray, shape: tuple[int, ...],
 
     Returns
     -------
-    fraction : ndarray of float32, shape (H, W)
-        The coverage, linearly interpolated: 1 inside the mask.
-    mask : ndarray of bool, shape (H, W)
-        The pixels covered at least ``edge_fraction`` (the mask boundary at
-        the interpolated level).
+    ndarray of bool, shape (H, W)
     """
+    return _enlarge(fraction, shape) >= params.edge_fraction
+
+
+def _enlarge(fraction: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     h, w = shape[:2]
-    frac = cv2.resize(fraction, (w, h), interpolation=cv2.INTER_LINEAR)
-    mask = frac >= params.edge_fraction
-    return np.where(mask, np.float32(1.0), frac * (frac > 0.05)).astype(np.float32), mask
+    return cv2.resize(fraction, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _segment(image: np.ndarray, scale_px_per_mm: float,
@@ -411,7 +411,9 @@ def _segment(image: np.ndarray, scale_px_per_mm: float,
     small = reduce_image(image, factor)
     frac_small, _ = _segment_at_scale(
         small, scale_px_per_mm * small.shape[1] / image.shape[1], params)
-    return enlarge_fraction(frac_small, image.shape, params)
+    frac = _enlarge(frac_small, image.shape)
+    mask = frac >= params.edge_fraction
+    return np.where(mask, np.float32(1.0), frac * (frac > 0.05)).astype(np.float32), mask
 
 
 def _estimate_scale(image: np.ndarray, params: SegmentParams) -> float:
