@@ -112,7 +112,6 @@ def analyze(
         spec = marker if isinstance(marker, MarkerSpec) else parse_marker_spec(marker)
         search = find_marker(pixels, spec=spec, params=params.marker)
     detection = search.detection if search is not None else None
-    chart = find_color_chart(pixels, params=params.chart) if params.chart.detect else None
     calibration = resolve_calibration(
         photo, px_per_mm=px_per_mm, field_width_mm=field_width_mm,
         marker_px_per_mm=detection.px_per_mm if detection is not None else None,
@@ -120,15 +119,10 @@ def analyze(
     )
     if search is not None and detection is None and not calibration.is_known:
         raise CalibrationError(f"{search.summary}, and no other calibration is given")
-    excluded = excluded_area(pixels.shape, marker=detection, chart=chart, params=params)
-    regions = [
-        Region(r.name, r.mask & ~excluded)
-        for r in build_regions(pixels.shape, grid=grid, labels=region_labels)
-    ]
-    work = correct_colors(pixels, chart) if chart is not None and chart.usable else pixels
-    if excluded.any():
-        work = fill_excluded(work, excluded)
-    hairs, mask, figures = _measure_hair(pixels, work, excluded, calibration.px_per_mm, params)
+    regions = build_regions(pixels.shape, grid=grid, labels=region_labels)
+    chart, excluded, (hairs, mask, figures) = _chart_and_hair(
+        pixels, detection, calibration.px_per_mm, params)
+    regions = [Region(r.name, r.mask & ~excluded) for r in regions]
     metrics = measure_regions(regions, hairs, mask, calibration=calibration)
     flags = tuple(
         calibration_flags(calibration)
@@ -153,6 +147,48 @@ def analyze(
         metadata=photo.metadata,
         hair_mask=mask,
     )
+
+
+def _chart_and_hair(
+    pixels: np.ndarray, marker: MarkerDetection | None, px_per_mm: float | None, params: Params
+) -> tuple[ChartDetection | None, np.ndarray, tuple[tuple[Hair, ...], np.ndarray, dict[str, Any]]]:
+    """Look for a colour chart and measure the hair, at once.
+
+    The chart search runs in a second thread alongside a hair analysis that
+    assumes no chart is in view; in a photo that shows one, the analysis is
+    done again with the chart's correction and area (the result is the same
+    as searching first).
+
+    Returns
+    -------
+    chart : ChartDetection or None
+    excluded : ndarray of bool, shape (H, W)
+        See :func:`excluded_area`.
+    measured : tuple
+        See :func:`_measure_hair`.
+    """
+    if not params.chart.detect:
+        return None, *_measure_with(pixels, marker, None, px_per_mm, params)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        search = pool.submit(find_color_chart, pixels, params=params.chart)
+        guess = _measure_with(pixels, marker, None, px_per_mm, params)
+        chart = search.result()
+    if chart is None:
+        return None, *guess
+    return chart, *_measure_with(pixels, marker, chart, px_per_mm, params)
+
+
+def _measure_with(
+    pixels: np.ndarray, marker: MarkerDetection | None, chart: ChartDetection | None,
+    px_per_mm: float | None, params: Params,
+) -> tuple[np.ndarray, tuple[tuple[Hair, ...], np.ndarray, dict[str, Any]]]:
+    """The area left out, and the hair measured with the chart's colour
+    correction (when usable) and both objects painted over."""
+    excluded = excluded_area(pixels.shape, marker=marker, chart=chart, params=params)
+    work = correct_colors(pixels, chart) if chart is not None and chart.usable else pixels
+    if excluded.any():
+        work = fill_excluded(work, excluded)
+    return excluded, _measure_hair(pixels, work, excluded, px_per_mm, params)
 
 
 def _measure_hair(
