@@ -144,6 +144,21 @@ def skin_peak(values: np.ndarray, *, bins: int = 256) -> tuple[float, float]:
     return centre, max(hwhm / 1.1774, width / 2.0, 1e-6)
 
 
+def _rows_times(rows: np.ndarray, matrix: np.ndarray, block: int = 8192) -> np.ndarray:
+    """``rows @ matrix`` for a tall float64 ``rows`` and a small ``matrix``, a
+    block of rows at a time.
+
+    Each row's product is computed as in one call (BLAS treats the rows
+    alike), but the blocks are too small for BLAS to start threads, which
+    cost more than they save on so little work (and much more when the
+    cores are busy).
+    """
+    out = np.empty((rows.shape[0], matrix.shape[1]))
+    for start in range(0, rows.shape[0], block):
+        np.matmul(rows[start:start + block], matrix, out=out[start:start + block])
+    return out
+
+
 def _contrast(image: np.ndarray, window_px: float, params: SegmentParams) -> np.ndarray:
     """Signed hair contrast (positive = darker than skin) in skin-noise units."""
     image = np.ascontiguousarray(image, dtype=np.float32)
@@ -161,7 +176,7 @@ def _contrast(image: np.ndarray, window_px: float, params: SegmentParams) -> np.
     cov = np.cov(skin, rowvar=False) + np.eye(3) * params.noise_floor_log**2
     evals, evecs = np.linalg.eigh(cov)
     whiten = evecs @ np.diag(1.0 / np.sqrt(evals)) @ evecs.T
-    ws = sample @ whiten
+    ws = _rows_times(sample, whiten)
     wn = np.linalg.norm(ws, axis=1)
     tail = ws[wn >= np.quantile(wn, 1.0 - params.tail_fraction)]
     _, vecs = np.linalg.eigh(tail.T @ tail)
