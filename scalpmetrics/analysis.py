@@ -235,7 +235,8 @@ def _measure_hair(
     scale = None if px_per_mm is None else px_per_mm / sx
     valid = ~small_excluded
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # The photo's own quality figures do not depend on the hair: measured alongside.
+        # The quality figures are measured alongside: those of the photo alone
+        # while the hair is segmented, the contrast while it is traced.
         photo_figures = pool.submit(
             measure_photo_quality, small if work is pixels else reduce_image(pixels, factor),
             px_per_mm=scale, valid=valid, params=params.quality,
@@ -243,11 +244,10 @@ def _measure_hair(
         image = normalize_photo(small, px_per_mm=scale, params=params.normalize)
         seg = segment_hair_fraction(image, px_per_mm=scale, params=params.segment)
         small_mask = seg.mask & valid
+        contrast = pool.submit(hair_scalp_contrast, image, small_mask, valid=valid,
+                               min_hair_px=params.quality.min_contrast_hair_px)
         hairs = trace_hairs(small_mask, image, px_per_mm=scale, params=params.trace)
-        figures = photo_figures.result()
-    figures["contrast"] = hair_scalp_contrast(
-        image, small_mask, valid=valid, min_hair_px=params.quality.min_contrast_hair_px
-    )
+        figures = {**photo_figures.result(), "contrast": contrast.result()}
     if factor == 1:
         return hairs, small_mask, figures
     mask = enlarge_mask(seg.fraction, pixels.shape, params.segment) & ~excluded
