@@ -228,7 +228,8 @@ def _measure_hair(
     """
     factor = 1 if px_per_mm is None else working_factor(px_per_mm, params.segment)
     small = reduce_image(work, factor)
-    small_excluded = reduce_image(excluded.astype(np.float32), factor) > 0
+    small_excluded = (reduce_image(excluded.astype(np.float32), factor) > 0 if excluded.any()
+                      else np.zeros(small.shape[:2], dtype=bool))
     # Photo px per working px (the sides are reduced to whole px).
     sx = pixels.shape[1] / small.shape[1]
     sy = pixels.shape[0] / small.shape[0]
