@@ -42,7 +42,6 @@ from scalpmetrics.measure import measure_regions
 from scalpmetrics.normalize import normalize_photo
 from scalpmetrics.params import Params
 from scalpmetrics.quality import (
-    blur_threshold_px,
     calibration_flags,
     chart_flags,
     hair_scalp_contrast,
@@ -202,9 +201,10 @@ def _measure_hair(
 
     A photo whose thinnest shaft spans at least twice
     ``segment.min_shaft_width_px`` is analysed on a copy reduced by
-    :func:`working_factor` (a 300 px/mm photo at 100 px/mm); the hairs, the
-    blur figure and its limit, and the hair mask (from the coverage map, see
-    :func:`enlarge_mask`) are returned in the photo's own pixels.
+    :func:`working_factor` (a 300 px/mm photo at 100 px/mm), and its quality
+    judged on that copy; the hairs, the blur figure and its limit, and the
+    hair mask (from the coverage map, see :func:`enlarge_mask`) are returned
+    in the photo's own pixels.
 
     Parameters
     ----------
@@ -252,9 +252,9 @@ def _measure_hair(
     if factor == 1:
         return hairs, small_mask, figures
     mask = enlarge_mask(seg.fraction, pixels.shape, params.segment) & ~excluded
-    if figures["blur_px"] is not None:
-        figures["blur_px"] *= sx
-    figures["blur_limit_px"] = blur_threshold_px(px_per_mm, params.quality)
+    for key in ("blur_px", "blur_limit_px"):
+        if figures[key] is not None:
+            figures[key] *= sx
     return tuple(_enlarge_hair(h, sx, sy) for h in hairs), mask, figures
 
 
