@@ -148,9 +148,13 @@ def analyze(
     )
 
 
+#: Traced hairs, hair mask and quality figures of a photo (see :func:`_measure_hair`).
+_Measured = tuple[tuple[Hair, ...], np.ndarray, dict[str, float | None]]
+
+
 def _chart_and_hair(
     pixels: np.ndarray, marker: MarkerDetection | None, px_per_mm: float | None, params: Params
-) -> tuple[ChartDetection | None, np.ndarray, tuple[tuple[Hair, ...], np.ndarray, dict[str, Any]]]:
+) -> tuple[ChartDetection | None, np.ndarray, _Measured]:
     """Look for a colour chart and measure the hair, at once.
 
     The chart search runs in a second thread alongside a hair analysis that
@@ -180,7 +184,7 @@ def _chart_and_hair(
 def _measure_with(
     pixels: np.ndarray, marker: MarkerDetection | None, chart: ChartDetection | None,
     px_per_mm: float | None, params: Params,
-) -> tuple[np.ndarray, tuple[tuple[Hair, ...], np.ndarray, dict[str, Any]]]:
+) -> tuple[np.ndarray, _Measured]:
     """The area left out, and the hair measured with the chart's colour
     correction (when usable) and both objects painted over."""
     excluded = excluded_area(pixels.shape, marker=marker, chart=chart, params=params)
@@ -196,7 +200,7 @@ def _measure_hair(
     excluded: np.ndarray,
     px_per_mm: float | None,
     params: Params,
-) -> tuple[tuple[Hair, ...], np.ndarray, dict[str, float | None]]:
+) -> _Measured:
     """Normalise, segment, trace and judge the quality, on the working copy.
 
     A photo whose thinnest shaft spans at least twice
