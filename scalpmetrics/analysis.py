@@ -40,13 +40,14 @@ from scalpmetrics.marker import (
 )
 from scalpmetrics.measure import measure_regions
 from scalpmetrics.normalize import normalize_photo
-from scalpmetrics.params import Params
+from scalpmetrics.params import Params, QualityParams
 from scalpmetrics.quality import (
     calibration_flags,
     chart_flags,
+    blur_figures,
     hair_scalp_contrast,
+    light_figures,
     marker_flags,
-    measure_photo_quality,
     quality_flags,
 )
 from scalpmetrics.regions import build_regions
@@ -205,10 +206,10 @@ def _measure_hair(
 
     A photo whose thinnest shaft spans at least twice
     ``segment.min_shaft_width_px`` is analysed on a copy reduced by
-    :func:`working_factor` (a 300 px/mm photo at 100 px/mm), and its quality
-    judged on that copy; the hairs, the blur figure and its limit, and the
+    :func:`working_factor` (a 300 px/mm photo at 100 px/mm); the hairs and the
     hair mask (from the coverage map, see :func:`enlarge_mask`) are returned
-    in the photo's own pixels.
+    in the photo's own pixels. The blur is measured on the photo itself
+    (see :func:`_photo_quality`).
 
     Parameters
     ----------
@@ -243,8 +244,8 @@ def _measure_hair(
         # The quality figures are measured alongside: those of the photo alone
         # while the hair is segmented, the contrast while it is traced.
         photo_figures = pool.submit(
-            measure_photo_quality, small if work is pixels else reduce_image(pixels, factor),
-            px_per_mm=scale, valid=valid, params=params.quality,
+            _photo_quality, pixels, small if work is pixels else reduce_image(pixels, factor),
+            excluded, valid, px_per_mm, scale, params.quality,
         )
         image = normalize_photo(small, px_per_mm=scale, params=params.normalize)
         seg = segment_hair_fraction(image, px_per_mm=scale, params=params.segment)
@@ -256,10 +257,18 @@ def _measure_hair(
     if factor == 1:
         return hairs, small_mask, figures
     mask = enlarge_mask(seg.fraction, pixels.shape, params.segment) & ~excluded
-    for key in ("blur_px", "blur_limit_px"):
-        if figures[key] is not None:
-            figures[key] *= sx
     return tuple(_enlarge_hair(h, sx, sy) for h in hairs), mask, figures
+
+
+def _photo_quality(pixels: np.ndarray, small: np.ndarray, excluded: np.ndarray,
+                   small_valid: np.ndarray, px_per_mm: float | None, small_px_per_mm: float | None,
+                   params: QualityParams) -> dict[str, float | None]:
+    """The quality figures of the photo alone: its blur on the photo itself
+    (on tiles of it when large), exposure and glare on the working copy
+    ``small`` (of ``small_valid`` pixels, ``small_px_per_mm``)."""
+    return {**blur_figures(pixels, px_per_mm=px_per_mm, valid=~excluded, params=params),
+            **light_figures(small, px_per_mm=small_px_per_mm, valid=small_valid,
+                            params=params)}
 
 
 def _enlarge_hair(hair: Hair, sx: float, sy: float) -> Hair:

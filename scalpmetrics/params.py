@@ -516,6 +516,11 @@ class QualityParams:
         2.5, 0.1, 100.0,
         "out_of_focus when the estimated edge blur (Gaussian sigma) exceeds this, px",
     )
+    blur_max_pixels: int = _p(
+        2_000_000, 100_000, 1_000_000_000,
+        "a larger photo's blur is measured on tiles spread over it covering at most this "
+        "many pixels, px",
+    )
     max_blur_um: float = _p(
         15.0, 0.1, 1000.0,
         "when calibrated, the blur limit is the larger of max_blur_px and this, um",
