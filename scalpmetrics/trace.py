@@ -131,11 +131,8 @@ def _order_segments(seg_mask: np.ndarray) -> list[np.ndarray]:
     dist[~np.isfinite(dist)] = 0.0
     order = np.lexsort((dist, lab))
     bounds = np.searchsorted(lab[order], np.arange(1, nlab + 2))
-    return [
-        np.stack([rows[order[a:b]], cols[order[a:b]]], axis=1).astype(np.float64)
-        for a, b in zip(bounds[:-1], bounds[1:])
-        if b > a
-    ]
+    ordered = np.stack([rows[order], cols[order]], axis=1).astype(np.float64)
+    return [ordered[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 def _arc_lengths(chains: list[np.ndarray], chunk: int = 256) -> list[np.ndarray]:
@@ -209,9 +206,12 @@ def _skeleton_graph(mask: np.ndarray, dist: np.ndarray,
     runs = _order_segments(skel & ~zone)
     if not runs:
         return [], node_map
-    node_touch = cv2.dilate(node_map.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64)
     ends = np.array([rc[[0, -1]] for rc in runs]).astype(np.int64)  # (n, 2 ends, 2)
-    nodes = (node_touch[ends[..., 0], ends[..., 1]] - 1).tolist()
+    # The junction each end touches: the largest node label in its 3 x 3 neighbourhood.
+    padded = np.pad(node_map, 1)
+    touch = np.max([padded[ends[..., 0] + 1 + dr, ends[..., 1] + 1 + dc]
+                    for dr in (-1, 0, 1) for dc in (-1, 0, 1)], axis=0)
+    nodes = (touch.astype(np.int64) - 1).tolist()
     widths = 2.0 * _run_medians(runs, dist).astype(np.float64)
     return [
         _Segment(rc=rc, nodes=nd, width_px=max(float(wd), 1.0), arc=arc)
