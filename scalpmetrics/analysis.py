@@ -9,12 +9,18 @@ and densities are of the remaining pixels, and it is painted in the
 surrounding skin colour before normalisation so it neither pulls the skin
 estimate nor looks like hair. A chart whose colour fit is good corrects the
 photo's colours before normalisation.
+
+A photo of a finer scale than the method needs (the thinnest shaft at least
+twice ``segment.min_shaft_width_px`` wide) is normalised, segmented, traced and
+judged on a reduced working copy; the results are given in the photo's pixels.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -34,18 +40,26 @@ from scalpmetrics.marker import (
 )
 from scalpmetrics.measure import measure_regions
 from scalpmetrics.normalize import normalize_photo
-from scalpmetrics.params import Params
+from scalpmetrics.params import Params, QualityParams
 from scalpmetrics.quality import (
     calibration_flags,
     chart_flags,
+    blur_figures,
+    hair_scalp_contrast,
+    light_figures,
     marker_flags,
-    measure_quality,
     quality_flags,
 )
 from scalpmetrics.regions import build_regions
-from scalpmetrics.segment import clipped_pixels, segment_hair
+from scalpmetrics.segment import (
+    clipped_pixels,
+    enlarge_mask,
+    reduce_image,
+    segment_hair_fraction,
+    working_factor,
+)
 from scalpmetrics.trace import trace_hairs
-from scalpmetrics.types import Analysis, Calibration, ImageInfo, Photo, Region
+from scalpmetrics.types import Analysis, Calibration, Hair, ImageInfo, Photo, Region
 
 
 def analyze(
@@ -99,7 +113,6 @@ def analyze(
         spec = marker if isinstance(marker, MarkerSpec) else parse_marker_spec(marker)
         search = find_marker(pixels, spec=spec, params=params.marker)
     detection = search.detection if search is not None else None
-    chart = find_color_chart(pixels, params=params.chart) if params.chart.detect else None
     calibration = resolve_calibration(
         photo, px_per_mm=px_per_mm, field_width_mm=field_width_mm,
         marker_px_per_mm=detection.px_per_mm if detection is not None else None,
@@ -107,24 +120,11 @@ def analyze(
     )
     if search is not None and detection is None and not calibration.is_known:
         raise CalibrationError(f"{search.summary}, and no other calibration is given")
-    excluded = excluded_area(pixels.shape, marker=detection, chart=chart, params=params)
-    regions = [
-        Region(r.name, r.mask & ~excluded)
-        for r in build_regions(pixels.shape, grid=grid, labels=region_labels)
-    ]
-    work = correct_colors(pixels, chart) if chart is not None and chart.usable else pixels
-    if excluded.any():
-        work = fill_excluded(work, excluded)
-    scale = calibration.px_per_mm
-    image = normalize_photo(work, px_per_mm=scale, params=params.normalize)
-    clipped = clipped_pixels(work, params=params.segment)
-    mask = segment_hair(image, px_per_mm=scale, params=params.segment, clipped=clipped) & ~excluded
-    hairs = trace_hairs(mask, image, px_per_mm=scale, params=params.trace)
+    regions = build_regions(pixels.shape, grid=grid, labels=region_labels)
+    chart, excluded, (hairs, mask, figures) = _chart_and_hair(
+        pixels, detection, calibration.px_per_mm, params)
+    regions = [Region(r.name, r.mask & ~excluded) for r in regions]
     metrics = measure_regions(regions, hairs, mask, calibration=calibration)
-    figures = measure_quality(
-        pixels, normalized=image, hair_mask=mask, px_per_mm=scale, valid=~excluded,
-        params=params.quality,
-    )
     flags = tuple(
         calibration_flags(calibration)
         + marker_flags(search)
@@ -147,6 +147,144 @@ def analyze(
         provenance=record,
         metadata=photo.metadata,
         hair_mask=mask,
+    )
+
+
+#: Traced hairs, hair mask and quality figures of a photo (see :func:`_measure_hair`).
+_Measured = tuple[tuple[Hair, ...], np.ndarray, dict[str, float | None]]
+
+
+def _chart_and_hair(
+    pixels: np.ndarray, marker: MarkerDetection | None, px_per_mm: float | None, params: Params
+) -> tuple[ChartDetection | None, np.ndarray, _Measured]:
+    """Look for a colour chart and measure the hair, at once.
+
+    The chart search runs in a second thread alongside a hair analysis that
+    assumes no chart is in view; in a photo that shows one, the analysis is
+    done again with the chart's correction and area (the result is the same
+    as searching first).
+
+    Returns
+    -------
+    chart : ChartDetection or None
+    excluded : ndarray of bool, shape (H, W)
+        See :func:`excluded_area`.
+    measured : tuple
+        See :func:`_measure_hair`.
+    """
+    if not params.chart.detect:
+        return None, *_measure_with(pixels, marker, None, px_per_mm, params)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        search = pool.submit(find_color_chart, pixels, params=params.chart)
+        guess = _measure_with(pixels, marker, None, px_per_mm, params)
+        chart = search.result()
+    if chart is None:
+        return None, *guess
+    return chart, *_measure_with(pixels, marker, chart, px_per_mm, params)
+
+
+def _measure_with(
+    pixels: np.ndarray, marker: MarkerDetection | None, chart: ChartDetection | None,
+    px_per_mm: float | None, params: Params,
+) -> tuple[np.ndarray, _Measured]:
+    """The area left out, and the hair measured with the chart's colour
+    correction (when usable) and both objects painted over."""
+    excluded = excluded_area(pixels.shape, marker=marker, chart=chart, params=params)
+    work = correct_colors(pixels, chart) if chart is not None and chart.usable else pixels
+    if excluded.any():
+        work = fill_excluded(work, excluded)
+    return excluded, _measure_hair(pixels, work, excluded, px_per_mm, params)
+
+
+def _measure_hair(
+    pixels: np.ndarray,
+    work: np.ndarray,
+    excluded: np.ndarray,
+    px_per_mm: float | None,
+    params: Params,
+) -> _Measured:
+    """Normalise, segment, trace and judge the quality, on the working copy.
+
+    A photo whose thinnest shaft spans at least twice
+    ``segment.min_shaft_width_px`` is analysed on a copy reduced by
+    :func:`working_factor` (a 300 px/mm photo at 100 px/mm); the hairs and the
+    hair mask (from the coverage map, see :func:`enlarge_mask`) are returned
+    in the photo's own pixels. The blur is measured on the photo itself
+    (see :func:`_photo_quality`).
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W, 3)
+        The photo as loaded (its quality is judged).
+    work : ndarray, shape (H, W, 3)
+        The photo to analyse (colour-corrected, objects in view painted over).
+    excluded : ndarray of bool, shape (H, W)
+        Pixels left out.
+    px_per_mm : float or None
+        Pixel scale of the photo.
+    params : Params
+        All analysis parameters.
+
+    Returns
+    -------
+    hairs : tuple of Hair
+    mask : ndarray of bool, shape (H, W)
+    figures : dict
+        See :func:`scalpmetrics.quality.measure_quality`.
+    """
+    factor = 1 if px_per_mm is None else working_factor(px_per_mm, params.segment)
+    small = reduce_image(work, factor)
+    small_excluded = (reduce_image(excluded.astype(np.float32), factor) > 0 if excluded.any()
+                      else np.zeros(small.shape[:2], dtype=bool))
+    # Photo px per working px (the sides are reduced to whole px).
+    sx = pixels.shape[1] / small.shape[1]
+    sy = pixels.shape[0] / small.shape[0]
+    scale = None if px_per_mm is None else px_per_mm / sx
+    valid = ~small_excluded
+    clipped = clipped_pixels(work, params=params.segment)
+    if factor > 1:  # a working pixel is clipped when any of its photo pixels is
+        clipped = reduce_image(clipped.astype(np.float32), factor) > 0
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The quality figures are measured alongside: those of the photo alone
+        # while the hair is segmented, the contrast while it is traced.
+        photo_figures = pool.submit(
+            _photo_quality, pixels, small if work is pixels else reduce_image(pixels, factor),
+            excluded, valid, px_per_mm, scale, params.quality,
+        )
+        image = normalize_photo(small, px_per_mm=scale, params=params.normalize)
+        seg = segment_hair_fraction(image, px_per_mm=scale, params=params.segment, clipped=clipped)
+        small_mask = seg.mask & valid
+        contrast = pool.submit(hair_scalp_contrast, image, small_mask, valid=valid,
+                               min_hair_px=params.quality.min_contrast_hair_px)
+        hairs = trace_hairs(small_mask, image, px_per_mm=scale, params=params.trace)
+        figures = {**photo_figures.result(), "contrast": contrast.result()}
+    if factor == 1:
+        return hairs, small_mask, figures
+    mask = enlarge_mask(seg.fraction, pixels.shape, params.segment) & ~excluded
+    return tuple(_enlarge_hair(h, sx, sy) for h in hairs), mask, figures
+
+
+def _photo_quality(pixels: np.ndarray, small: np.ndarray, excluded: np.ndarray,
+                   small_valid: np.ndarray, px_per_mm: float | None, small_px_per_mm: float | None,
+                   params: QualityParams) -> dict[str, float | None]:
+    """The quality figures of the photo alone: its blur on the photo itself
+    (on tiles of it when large), exposure and glare on the working copy
+    ``small`` (of ``small_valid`` pixels, ``small_px_per_mm``)."""
+    return {**blur_figures(pixels, px_per_mm=px_per_mm, valid=~excluded, params=params),
+            **light_figures(small, px_per_mm=small_px_per_mm, valid=small_valid,
+                            params=params)}
+
+
+def _enlarge_hair(hair: Hair, sx: float, sy: float) -> Hair:
+    """A hair traced on a reduced copy, in the photo's pixels (``sx``, ``sy``
+    photo px per working px; lengths and widths scale by ``sx``)."""
+    def point(xy: tuple[float, float]) -> tuple[float, float]:
+        # Pixel centres are on integers: working pixel x spans photo x sx - 0.5 to (x + 1) sx - 0.5.
+        return ((xy[0] + 0.5) * sx - 0.5, (xy[1] + 0.5) * sy - 0.5)
+
+    return dataclasses.replace(
+        hair, emergence_xy_px=point(hair.emergence_xy_px), tip_xy_px=point(hair.tip_xy_px),
+        length_px=hair.length_px * sx, width_px=hair.width_px * sx,
     )
 
 

@@ -126,7 +126,9 @@ def find_color_chart(
     pixels : ndarray, shape (H, W, 3), uint8 or uint16
         RGB photo. Not modified.
     params : ChartParams
-        The largest accepted fit error.
+        The largest accepted fit error, and the size of the copy searched
+        (a large photo is searched on a reduced copy; the outline is given in
+        the photo's pixels, the patch colours are those of the copy).
 
     Returns
     -------
@@ -137,12 +139,20 @@ def find_color_chart(
     bgr = np.ascontiguousarray(pixels[:, :, ::-1])
     if bgr.dtype == np.uint16:
         bgr = (bgr.astype(np.float32) * (255.0 / 65535.0) + 0.5).astype(np.uint8)
+    factor = -(-max(bgr.shape[:2]) // params.detect_max_side_px)
+    if factor > 1:
+        h, w = bgr.shape[:2]
+        bgr = cv2.resize(bgr, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
     detector = _detector()
     if not detector.process(bgr, 1):
         return None
     checker = detector.getBestColorChecker()
     patches = np.asarray(checker.getChartsRGB(False), dtype=np.float64).reshape(_N_PATCHES, 3) / 255.0
     box = np.asarray(checker.getBox(), dtype=np.float64).reshape(4, 2)
+    if factor > 1:
+        # Pixel centres are on integers: reduced pixel x spans photo x s - 0.5 to (x + 1) s - 0.5.
+        s = np.array([pixels.shape[1] / bgr.shape[1], pixels.shape[0] / bgr.shape[0]])
+        box = (box + 0.5) * s - 0.5
     error = _fit_error_de00(_model(patches), patches)
     return ChartDetection(box, patches, error, error <= params.max_fit_error_de00)
 

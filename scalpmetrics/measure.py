@@ -40,6 +40,14 @@ def hairs_in_region(hairs: Sequence[Hair], region: Region) -> list[Hair]:
     return out
 
 
+def _mean_over(values: np.ndarray, mask: np.ndarray, area_px: int) -> float:
+    """Mean of ``values`` over the ``area_px`` pixels of ``mask`` (a boolean map's
+    mean is its count over the area: the same number, without gathering)."""
+    if values.dtype == bool:
+        return int(np.count_nonzero(values & mask)) / area_px
+    return float(np.mean(values[mask], dtype=np.float64))
+
+
 def measure_region(
     region: Region,
     hairs: Sequence[Hair],
@@ -67,7 +75,7 @@ def measure_region(
     area_px = int(region.mask.sum())
     inside = hairs_in_region(hairs, region)
     count = len(inside)
-    coverage = float(np.mean(coverage_map[region.mask], dtype=np.float64)) if area_px else None
+    coverage = _mean_over(coverage_map, region.mask, area_px) if area_px else None
     units = {h.unit_id for h in inside if h.unit_id >= 0}
     n_units = len(units) + sum(1 for h in inside if h.unit_id < 0)
 

@@ -106,20 +106,28 @@ def skin_colour_grid(image: np.ndarray, *, tile_px: float,
     lum = np.log(rgb @ _LUMA_RGB + np.float32(1.0 / 255.0))
     lo, hi = np.quantile(lum, [0.002, 0.998])
     bins = params.mode_bins
-    b = np.clip(((lum - lo) / max(hi - lo, 1e-6) * bins).astype(np.int64), 0, bins - 1)
+    # The bin of each sample (clipped before the truncation: the same bins, sooner).
+    b = (lum - lo) / max(hi - lo, 1e-6) * bins
+    b = np.clip(b, 0, bins - 1, out=b).astype(np.int16)
     hist = np.bincount(tile_id * bins + b, minlength=nty * ntx * bins).astype(np.float32)
     hist = hist.reshape(nty, ntx, bins)
     # Pool each tile with its neighbours (3x3 tiles) and neighbouring bins.
     pooled = cv2.blur(hist, (3, 3), borderType=cv2.BORDER_REPLICATE) if min(nty, ntx) > 0 else hist
     pooled = pooled.reshape(nty, ntx, bins)
     pooled = pooled + 0.5 * (np.roll(pooled, 1, axis=2) + np.roll(pooled, -1, axis=2))
-    mode = pooled.argmax(axis=2).ravel()
-    near = np.abs(b - mode[tile_id]) <= 1
-    weight = np.bincount(tile_id[near], minlength=nty * ntx).astype(np.float64)
-    colour = np.stack([np.bincount(tile_id[near], weights=rgb[near, c], minlength=nty * ntx)
+    # Each sample's tile mode: the tiles' modes repeated over their samples.
+    mode = pooled.argmax(axis=2).astype(np.int16)
+    mode = np.repeat(np.repeat(mode, np.bincount(rows, minlength=nty), axis=0),
+                     np.bincount(cols, minlength=ntx), axis=1).ravel()
+    near = np.abs(b - mode) <= 1
+    near_id = tile_id[near]
+    near_rgb = rgb[near]
+    weight = np.bincount(near_id, minlength=nty * ntx).astype(np.float64)
+    colour = np.stack([np.bincount(near_id, weights=near_rgb[:, c], minlength=nty * ntx)
                        for c in range(3)], axis=1)
-    fallback = np.median(rgb, axis=0)
-    colour = np.where(weight[:, None] > 0, colour / np.maximum(weight, 1)[:, None], fallback)
+    colour /= np.maximum(weight, 1)[:, None]
+    if not weight.all():
+        colour[weight == 0] = np.median(rgb, axis=0)
     return np.maximum(colour.reshape(nty, ntx, 3).astype(np.float32), np.float32(1.0 / 255.0))
 
 

@@ -205,7 +205,9 @@ class SegmentParams:
         "unclipped sampled pixels needed to leave clipped ones out of the statistics, px",
     )
     min_shaft_width_px: float = _p(
-        2.5, 1.0, 100.0, "photos are reduced (by whole factors) while the thinnest shaft stays this wide, px"
+        1.5, 1.0, 100.0,
+        "photos are analysed on a copy reduced (by whole factors) while the thinnest shaft "
+        "stays this wide (1.5 px: 100 px/mm, the scale the method is tuned at), px",
     )
     typical_shaft_width_um: float = _p(
         70.0, 5.0, 300.0,
@@ -500,6 +502,11 @@ class ChartParams:
     """A 24-patch ColorChecker in view (see ``colorchart``)."""
 
     detect: bool = _p(True, doc="look for a ColorChecker and correct colours with it when found")
+    detect_max_side_px: int = _p(
+        1600, 200, 100_000,
+        "the chart is looked for on a copy reduced (by a whole factor) until its longer side "
+        "is at most this, px",
+    )
     max_fit_error_de00: float = _p(
         6.0, 0.1, 100.0,
         "a chart whose colour fit leaves a larger root-mean-square error is not used, "
@@ -522,6 +529,11 @@ class QualityParams:
     max_blur_px: float = _p(
         2.5, 0.1, 100.0,
         "out_of_focus when the estimated edge blur (Gaussian sigma) exceeds this, px",
+    )
+    blur_max_pixels: int = _p(
+        2_000_000, 100_000, 1_000_000_000,
+        "a larger photo's blur is measured on tiles spread over it covering at most this "
+        "many pixels, px",
     )
     max_blur_um: float = _p(
         15.0, 0.1, 1000.0,

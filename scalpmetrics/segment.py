@@ -33,8 +33,9 @@ Method (details and rationale in ``docs/methods.md``):
 Without a pixel scale the widths needed above are taken from the image: a
 first pass at the scale that makes the image ``uncalibrated_field_mm`` wide
 finds the shafts, their median width (taken as ``typical_shaft_width_um``)
-sets the scale of the second, final pass. Very large photos are processed on
-a copy reduced until the thinnest shaft is ``min_shaft_width_px`` wide.
+sets the scale of the second, final pass. Photos of a finer scale than needed
+are processed on a copy reduced (:func:`working_factor`) until the thinnest
+shaft is about ``min_shaft_width_px`` wide.
 """
 
 from __future__ import annotations
@@ -51,10 +52,13 @@ from scalpmetrics.params import SegmentParams
 __all__ = [
     "HairSegmentation",
     "clipped_pixels",
+    "enlarge_mask",
     "hair_fraction",
+    "reduce_image",
     "segment_hair",
     "segment_hair_fraction",
     "skin_peak",
+    "working_factor",
 ]
 
 _EPS = np.float32(1.0 / 255.0)
@@ -141,9 +145,25 @@ def skin_peak(values: np.ndarray, *, bins: int = 256) -> tuple[float, float]:
     return centre, max(hwhm / 1.1774, width / 2.0, 1e-6)
 
 
+def _rows_times(rows: np.ndarray, matrix: np.ndarray, block: int = 8192) -> np.ndarray:
+    """``rows @ matrix`` for a tall float64 ``rows`` and a small ``matrix``, a
+    block of rows at a time.
+
+    Each row's product is computed as in one call (BLAS treats the rows
+    alike), but the blocks are too small for BLAS to start threads, which
+    cost more than they save on so little work (and much more when the
+    cores are busy).
+    """
+    out = np.empty((rows.shape[0], matrix.shape[1]))
+    for start in range(0, rows.shape[0], block):
+        np.matmul(rows[start:start + block], matrix, out=out[start:start + block])
+    return out
+
+
 def _sample_index(n_px: int, usable: np.ndarray | None, params: SegmentParams) -> np.ndarray:
     """Flat indices of the pixels the colour statistics are taken from: a
-    regular sample of about ``statistics_sample_px``, usable pixels only."""
+    regular sample of about ``statistics_sample_px``, usable pixels only
+    (unless fewer than ``min_statistics_px`` of the sample are usable)."""
     step = max(1, n_px // params.statistics_sample_px)
     index = np.arange(0, n_px, step)
     if usable is not None:
@@ -170,7 +190,7 @@ def _contrast(image: np.ndarray, window_px: float, params: SegmentParams,
     cov = np.cov(skin, rowvar=False) + np.eye(3) * params.noise_floor_log**2
     evals, evecs = np.linalg.eigh(cov)
     whiten = evecs @ np.diag(1.0 / np.sqrt(evals)) @ evecs.T
-    ws = sample @ whiten
+    ws = _rows_times(sample, whiten)
     wn = np.linalg.norm(ws, axis=1)
     tail = ws[wn >= np.quantile(wn, 1.0 - params.tail_fraction)]
     _, vecs = np.linalg.eigh(tail.T @ tail)
@@ -181,6 +201,64 @@ def _contrast(image: np.ndarray, window_px: float, params: SegmentParams,
     z = cv2.transform(d, (whiten @ u)[None, :].astype(np.float32))
     zc, zs = skin_peak(z.reshape(-1)[index])
     return (z - np.float32(zc)) / np.float32(max(zs, _MIN_WHITENED_SPREAD))
+
+
+def _channel_sum(image: np.ndarray) -> np.ndarray:
+    """``image.sum(axis=2)`` of an (H, W, 3) float32 image, in the same order
+    (``(r + g) + b``) and so to the same bits, without the strided reduction."""
+    return (image[:, :, 0] + image[:, :, 1]) + image[:, :, 2]
+
+
+def _sortable_bits(values: np.ndarray) -> np.ndarray:
+    """float32 values as uint32 codes of the same order (no NaN)."""
+    bits = values.astype(np.float32).view(np.uint32)
+    return np.where(bits >> 31, ~bits, bits | np.uint32(1 << 31))
+
+
+def _float_from_bits(codes: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_sortable_bits`."""
+    codes = codes.astype(np.uint32)
+    return np.where(codes >> 31, codes & np.uint32(0x7FFFFFFF), ~codes).view(np.float32)
+
+
+def _label_percentiles(labels: np.ndarray, values: np.ndarray, n: int,
+                       percentile: float) -> np.ndarray:
+    """Per label ``0..n-1``: the value of rank ``floor((count - 1) * percentile / 100)``
+    among its ``values`` (float32; 0 for a label without values).
+
+    One sort of 64-bit keys (label in the high half, the value's order-preserving
+    bits in the low half) ranks every label's values at once.
+    """
+    keys = np.sort((labels.astype(np.uint64) << np.uint64(32))
+                   | _sortable_bits(values).astype(np.uint64))
+    sorted_labels = keys >> np.uint64(32)
+    sorted_values = _float_from_bits(keys & np.uint64(0xFFFFFFFF))
+    starts = np.searchsorted(sorted_labels, np.arange(n, dtype=np.uint64), side="left")
+    ends = np.searchsorted(sorted_labels, np.arange(n, dtype=np.uint64), side="right")
+    has = ends > starts
+    pos = starts + np.floor((ends - starts - 1) * percentile / 100.0).astype(int)
+    out = np.zeros(n, dtype=np.float32)
+    out[has] = sorted_values[pos[has]]
+    return out
+
+
+def _nearby_piece(labels: np.ndarray, keep: np.ndarray, reach: int) -> np.ndarray:
+    """The highest label of a kept piece within ``reach`` px (elliptic
+    neighbourhood) of each pixel, 0 where none.
+
+    The kept labels are renumbered in order (so the highest stays the
+    highest) to the smallest integer type that holds them: the dilation is
+    cheaper on small integers than on the float labels it stands for.
+    """
+    rank = np.cumsum(keep) * keep
+    n_kept = int(rank[-1]) if rank.size else 0
+    dtype = np.uint8 if n_kept < 2**8 else np.uint16 if n_kept < 2**16 else np.float32
+    support = rank.astype(dtype)[labels]
+    if reach > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+        support = cv2.dilate(support, kernel)
+    kept = np.concatenate([[0], np.nonzero(keep)[0]])
+    return kept[support.astype(np.int64)]
 
 
 def _blob_filter(stats: np.ndarray, min_length_px: float, max_blob_px: float,
@@ -207,7 +285,7 @@ def _blank_border_area(image: np.ndarray, params: SegmentParams) -> np.ndarray:
     covering at least ``blank_min_area_fraction`` of the image are kept.
     """
     k = params.blank_window_px
-    lum = image.mean(axis=2)
+    lum = _channel_sum(image) / np.float32(3.0)
     mean = cv2.blur(lum, (k, k))
     var = cv2.blur(lum * lum, (k, k)) - mean * mean
     flat = (var < np.float32(params.blank_max_std) ** 2).astype(np.uint8)
@@ -240,14 +318,16 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
     stat = np.abs(zs - np.float32(zc)) / np.float32(zspread)
     # Saturated colours no hair has (graphics burnt into the photo: text,
     # rulers, drawn circles) are never hair; their anti-aliased rims neither.
-    graphic = cv2.dilate((image.max(axis=2) - image.min(axis=2) > params.max_hair_chroma)
-                         .astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    r, g, b = image[:, :, 0], image[:, :, 1], image[:, :, 2]
+    chroma = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+    graphic = cv2.dilate((chroma > params.max_hair_chroma).astype(np.uint8),
+                         np.ones((3, 3), np.uint8)).astype(bool)
     stat[graphic | _blank_border_area(image, params)] = 0.0
     seeds = (stat >= params.seed_threshold_sigma).astype(np.uint8)
     grow = (stat >= params.grow_threshold_sigma).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(grow, connectivity=8)
     has_seed = np.zeros(n, dtype=bool)
-    has_seed[np.unique(labels[seeds > 0])] = True
+    has_seed[labels[seeds > 0]] = True
     keep = has_seed & _blob_filter(stats, params.min_shaft_length_um * um,
                                    params.max_blob_diameter_um * um, params)
     fraction = np.zeros(z.shape, dtype=np.float32)
@@ -263,22 +343,10 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
     signed = np.bincount(ll, weights=zl, minlength=n)
     polarity = np.where(signed >= 0, 1.0, -1.0).astype(np.float32)
     value = zl * polarity[ll]
-    core = np.zeros(n, dtype=np.float32)
-    order = np.lexsort((value, ll))
-    ll_sorted, v_sorted = ll[order], value[order]
-    starts = np.searchsorted(ll_sorted, np.arange(n), side="left")
-    ends = np.searchsorted(ll_sorted, np.arange(n), side="right")
-    has = ends > starts
-    pos = starts + np.floor((ends - starts - 1) * params.core_percentile / 100.0).astype(int)
-    core[has] = v_sorted[pos[has]]
+    core = _label_percentiles(ll, value, n, params.core_percentile)
     core = np.maximum(core, np.float32(params.grow_threshold_sigma))
     # Pixels within half a widest shaft of a kept piece take its fraction.
-    support = np.where(keep[labels], labels, 0).astype(np.float32)
-    reach = int(round(params.max_shaft_width_um * um / 2.0))
-    if reach > 0:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-        support = cv2.dilate(support, kernel)
-    near = support.astype(np.int32)
+    near = _nearby_piece(labels, keep, int(round(params.max_shaft_width_um * um / 2.0)))
     inside = near > 0
     k = near[inside]
     fraction[inside] = np.clip(zf[inside] * polarity[k] / core[k], 0.0, 1.0)
@@ -292,7 +360,7 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
     # Keep only mask pieces that hold a seed of a kept piece.
     n2, lab2 = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
     hit = np.zeros(n2, dtype=bool)
-    hit[np.unique(lab2[(seeds > 0) & keep[labels] & mask])] = True
+    hit[lab2[(seeds > 0) & keep[labels] & mask]] = True
     hit[0] = False
     mask = hit[lab2]
     # Coverage: full inside the mask, the sub-pixel share on a one-pixel rim.
@@ -304,25 +372,78 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
     return fraction, mask
 
 
-def _working_factor(scale_px_per_mm: float, params: SegmentParams) -> int:
-    """Integer reduction that keeps the thinnest shaft ``min_shaft_width_px`` wide."""
-    width_px = params.min_shaft_width_um * scale_px_per_mm / 1000.0
+def working_factor(px_per_mm: float, params: SegmentParams = SegmentParams()) -> int:
+    """Whole reduction that keeps the thinnest shaft ``min_shaft_width_px`` wide.
+
+    Parameters
+    ----------
+    px_per_mm : float
+        Pixel scale of the photo.
+    params : SegmentParams
+        Uses ``min_shaft_width_um`` and ``min_shaft_width_px``.
+
+    Returns
+    -------
+    int
+        1 (no reduction) or more.
+
+    Examples
+    --------
+    >>> working_factor(100.0), working_factor(300.0)
+    (1, 3)
+    """
+    width_px = params.min_shaft_width_um * px_per_mm / 1000.0
     return max(1, int(width_px / params.min_shaft_width_px))
+
+
+def reduce_image(image: np.ndarray, factor: int) -> np.ndarray:
+    """Area-averaged copy of ``image`` reduced ``factor`` times (each side
+    ``side // factor``, at least 3 px); the image itself when ``factor`` is 1."""
+    if factor == 1:
+        return image
+    h, w = image.shape[:2]
+    return cv2.resize(image, (max(3, w // factor), max(3, h // factor)),
+                      interpolation=cv2.INTER_AREA)
+
+
+def enlarge_mask(fraction: np.ndarray, shape: tuple[int, ...],
+                 params: SegmentParams = SegmentParams()) -> np.ndarray:
+    """Hair mask at full size from the coverage map of a reduced copy: the
+    pixels at least ``edge_fraction`` covered after linear interpolation (the
+    mask boundary at the interpolated level).
+
+    Parameters
+    ----------
+    fraction : ndarray of float32, shape (h, w)
+        Hair coverage of the reduced copy.
+    shape : tuple
+        The full-size shape; ``(H, W)`` is used.
+    params : SegmentParams
+        Uses ``edge_fraction``.
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+    """
+    return _enlarge(fraction, shape) >= params.edge_fraction
+
+
+def _enlarge(fraction: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    h, w = shape[:2]
+    return cv2.resize(fraction, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _segment(image: np.ndarray, scale_px_per_mm: float, params: SegmentParams,
              clipped: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    factor = _working_factor(scale_px_per_mm, params)
+    factor = working_factor(scale_px_per_mm, params)
     if factor == 1:
         return _segment_at_scale(image, scale_px_per_mm, params, clipped)
-    h, w = image.shape[:2]
-    size = (max(3, w // factor), max(3, h // factor))
-    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    small = reduce_image(image, factor)
     if clipped is not None:  # a reduced pixel is clipped when any of its pixels is
-        clipped = cv2.resize(clipped.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
-    frac_small, _ = _segment_at_scale(small, scale_px_per_mm * small.shape[1] / w, params, clipped)
-    # Back to full size: the mask boundary at the interpolated edge_fraction level.
-    frac = cv2.resize(frac_small, (w, h), interpolation=cv2.INTER_LINEAR)
+        clipped = reduce_image(clipped.astype(np.float32), factor) > 0
+    frac_small, _ = _segment_at_scale(
+        small, scale_px_per_mm * small.shape[1] / image.shape[1], params, clipped)
+    frac = _enlarge(frac_small, image.shape)
     mask = frac >= params.edge_fraction
     return np.where(mask, np.float32(1.0), frac * (frac > 0.05)).astype(np.float32), mask
 

@@ -68,6 +68,7 @@ class _Segment:
     rc: np.ndarray  # (N, 2) float, row/col along the centreline
     nodes: list[int]  # node id at [start, end]; -1 = free end
     width_px: float  # local width from the distance transform
+    arc: np.ndarray  # (N,) cumulative arc length, see _arc_lengths
 
 
 def _neighbour_code(skel_u8: np.ndarray) -> np.ndarray:
@@ -130,25 +131,50 @@ def _order_segments(seg_mask: np.ndarray) -> list[np.ndarray]:
     dist[~np.isfinite(dist)] = 0.0
     order = np.lexsort((dist, lab))
     bounds = np.searchsorted(lab[order], np.arange(1, nlab + 2))
-    return [
-        np.stack([rows[order[a:b]], cols[order[a:b]]], axis=1).astype(np.float64)
-        for a, b in zip(bounds[:-1], bounds[1:])
-        if b > a
-    ]
+    ordered = np.stack([rows[order], cols[order]], axis=1).astype(np.float64)
+    return [ordered[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def _arc_length(rc: np.ndarray) -> np.ndarray:
-    """Cumulative arc length of an ordered pixel chain, staircases smoothed."""
-    if len(rc) < 2:
-        return np.zeros(len(rc))
-    k = min(5, len(rc))
+def _arc_lengths(chains: list[np.ndarray], chunk: int = 256) -> list[np.ndarray]:
+    """Cumulative arc length along each ordered pixel chain, staircases smoothed
+    (moving average over 5 points, fewer on shorter chains, the ends repeated).
+
+    Chains of one smoothing length are stacked (sorted by length, ``chunk``
+    at a time, padded with their last point); every sum runs along each chain
+    as it would for the chain alone, so the result does not depend on the
+    other chains.
+    """
+    out: list[np.ndarray] = [np.zeros(0)] * len(chains)
+    sizes = np.array([len(rc) for rc in chains], dtype=np.int64)
+    for i in np.nonzero(sizes < 2)[0]:
+        out[i] = np.zeros(sizes[i])
+    for k in (2, 3, 4, 5):
+        group = np.nonzero((np.minimum(5, sizes) == k) & (sizes >= 2))[0]
+        group = group[np.argsort(sizes[group], kind="stable")]
+        for start in range(0, group.size, chunk):
+            part = group[start:start + chunk]
+            for i, arc in zip(part, _stacked_arc_lengths([chains[i] for i in part], k)):
+                out[i] = arc
+    return out
+
+
+def _stacked_arc_lengths(chains: list[np.ndarray], k: int) -> list[np.ndarray]:
+    """:func:`_arc_lengths` of chains of at least ``k`` points (moving average over ``k``)."""
     h = k // 2
-    # Moving average over k points, the ends repeated (a running sum: fast on short chains).
-    padded = np.concatenate([np.repeat(rc[:1], h, axis=0), rc, np.repeat(rc[-1:], h, axis=0)])
-    run = np.concatenate([np.zeros((1, 2)), np.cumsum(padded, axis=0, dtype=np.float64)])
-    sm = ((run[k:] - run[:-k]) / k)[: len(rc)]
-    step = np.hypot(*np.diff(sm, axis=0).T)
-    return np.concatenate([[0.0], np.cumsum(step)])
+    sizes = np.array([len(rc) for rc in chains], dtype=np.int64)
+    longest = int(sizes.max())
+    flat = np.concatenate(chains)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    # Each row: the first point h times, the chain, then its last point repeated.
+    pick = np.clip(np.arange(longest + 2 * h)[None, :] - h, 0, (sizes - 1)[:, None])
+    padded = flat[pick + offsets[:, None]]
+    run = np.concatenate([np.zeros((len(chains), 1, 2)), np.cumsum(padded, axis=1, dtype=np.float64)],
+                         axis=1)
+    sm = ((run[:, k:] - run[:, :-k]) / k)[:, :longest]
+    d = np.diff(sm, axis=1)
+    arcs = np.zeros((len(chains), longest))
+    arcs[:, 1:] = np.cumsum(np.hypot(d[..., 0], d[..., 1]), axis=1)
+    return [arcs[i, :n] for i, n in enumerate(sizes)]
 
 
 class _UnionFind:
@@ -178,14 +204,31 @@ def _skeleton_graph(mask: np.ndarray, dist: np.ndarray,
     zone = cv2.dilate(junction.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & skel
     n_nodes, node_map = cv2.connectedComponents(zone.astype(np.uint8), connectivity=8)
     runs = _order_segments(skel & ~zone)
-    node_touch = cv2.dilate(node_map.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64)
-    segments = []
-    for rc in runs:
-        ends = rc[[0, -1]].astype(np.int64)
-        nodes = [int(node_touch[r, c]) - 1 for r, c in ends]
-        width = 2.0 * float(np.median(dist[rc[:, 0].astype(int), rc[:, 1].astype(int)]))
-        segments.append(_Segment(rc=rc, nodes=nodes, width_px=max(width, 1.0)))
-    return segments, node_map
+    if not runs:
+        return [], node_map
+    ends = np.array([rc[[0, -1]] for rc in runs]).astype(np.int64)  # (n, 2 ends, 2)
+    # The junction each end touches: the largest node label in its 3 x 3 neighbourhood.
+    padded = np.pad(node_map, 1)
+    touch = np.max([padded[ends[..., 0] + 1 + dr, ends[..., 1] + 1 + dc]
+                    for dr in (-1, 0, 1) for dc in (-1, 0, 1)], axis=0)
+    nodes = (touch.astype(np.int64) - 1).tolist()
+    widths = 2.0 * _run_medians(runs, dist).astype(np.float64)
+    return [
+        _Segment(rc=rc, nodes=nd, width_px=max(float(wd), 1.0), arc=arc)
+        for rc, nd, wd, arc in zip(runs, nodes, widths, _arc_lengths(runs))
+    ], node_map
+
+
+def _run_medians(runs: list[np.ndarray], plane: np.ndarray) -> np.ndarray:
+    """``np.median`` of a float32 ``plane`` under each run's pixels, to the same bits
+    (the mean of the two middle values taken in float32)."""
+    sizes = np.array([len(rc) for rc in runs], dtype=np.int64)
+    rc = np.concatenate(runs).astype(int)
+    owner = np.repeat(np.arange(len(runs)), sizes)
+    values = plane[rc[:, 0], rc[:, 1]]
+    ordered = values[np.lexsort((values, owner))]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    return (ordered[starts + (sizes - 1) // 2] + ordered[starts + sizes // 2]) / np.float32(2.0)
 
 
 def _simplify(segments: list[_Segment], n_nodes: int, node_xy: np.ndarray,
@@ -201,7 +244,7 @@ def _simplify(segments: list[_Segment], n_nodes: int, node_xy: np.ndarray,
                 if nd >= 0:
                     degree[nd] += 1
         for s in segments:
-            length = _arc_length(s.rc)[-1] + 1.0
+            length = s.arc[-1] + 1.0
             a, b = s.nodes
             if a >= 0 and b >= 0 and length < params.bridge_merge_widths * s.width_px:
                 uf.union(a, b)
@@ -242,24 +285,50 @@ class _Chain:
     passes: list[tuple[int, int]]  # (index into rc, junction id) crossed on the way
 
 
-def _end_direction(rc: np.ndarray, arc: np.ndarray, width: float, from_start: bool,
-                   params: TraceParams) -> np.ndarray:
-    """Unit (drow, dcol) pointing from an end into the segment, measured
-    past the junction's distortion."""
-    total = arc[-1]
-    a = min(params.direction_skip_widths * width, total / 3.0)
-    b = min(a + params.direction_span_widths * width, total)
-    if from_start:
-        ia, ib = np.searchsorted(arc, a), np.searchsorted(arc, b)
-    else:
-        ia = np.searchsorted(arc, total - a, side="right") - 1
-        ib = np.searchsorted(arc, total - b, side="right") - 1
-    ia, ib = int(np.clip(ia, 0, len(rc) - 1)), int(np.clip(ib, 0, len(rc) - 1))
-    v = rc[ib] - rc[ia]
-    if not np.any(v):
-        v = rc[-1] - rc[0] if from_start else rc[0] - rc[-1]
-    n = float(np.hypot(*v))
-    return v / n if n > 0 else np.zeros(2)
+def _searchsorted_rows(rows: list[np.ndarray], which: np.ndarray, values: np.ndarray,
+                       side: str = "left") -> np.ndarray:
+    """``np.searchsorted(rows[which[i]], values[i], side)`` for every ``i`` in one call.
+
+    The sorted rows are joined as complex numbers ``row + 1j * value``, which
+    NumPy orders by row first, then by value.
+    """
+    sizes = np.array([len(r) for r in rows], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    keys = np.repeat(np.arange(len(rows), dtype=np.float64), sizes) + 1j * np.concatenate(rows)
+    return np.searchsorted(keys, which + 1j * values, side=side) - offsets[which]
+
+
+def _end_directions(rcs: list[np.ndarray], arcs: list[np.ndarray], widths: np.ndarray,
+                    which: np.ndarray, from_start: np.ndarray,
+                    params: TraceParams) -> np.ndarray:
+    """Unit (drow, dcol) pointing from an end into its centreline, measured past
+    a junction's distortion (from ``direction_skip_widths`` over
+    ``direction_span_widths`` widths), for many ends at once.
+
+    End ``i`` is the start (``from_start[i]``) or the end of centreline
+    ``which[i]`` of width ``widths[which[i]]``. Returns (n, 2).
+    """
+    if which.size == 0:
+        return np.zeros((0, 2))
+    total = np.array([arc[-1] for arc in arcs])[which]
+    size = np.array([len(rc) for rc in rcs], dtype=np.int64)[which]
+    width = widths[which]
+    a = np.minimum(params.direction_skip_widths * width, total / 3.0)
+    b = np.minimum(a + params.direction_span_widths * width, total)
+    ia = np.where(from_start, _searchsorted_rows(arcs, which, a),
+                  _searchsorted_rows(arcs, which, total - a, "right") - 1)
+    ib = np.where(from_start, _searchsorted_rows(arcs, which, b),
+                  _searchsorted_rows(arcs, which, total - b, "right") - 1)
+    offsets = np.concatenate([[0], np.cumsum([len(rc) for rc in rcs])[:-1]])[which]
+    flat = np.concatenate(rcs)
+    ia = offsets + np.clip(ia, 0, size - 1)
+    ib = offsets + np.clip(ib, 0, size - 1)
+    v = flat[ib] - flat[ia]
+    first, last = flat[offsets], flat[offsets + size - 1]
+    whole = np.where(from_start[:, None], last - first, first - last)
+    v = np.where((v == 0).all(axis=1)[:, None], whole, v)
+    n = np.hypot(v[:, 0], v[:, 1])
+    return np.where(n[:, None] > 0, v / np.where(n > 0, n, 1.0)[:, None], 0.0)
 
 
 def _pair_at_nodes(segments: list[_Segment], params: TraceParams) -> dict[tuple[int, int], tuple[int, int]]:
@@ -271,16 +340,16 @@ def _pair_at_nodes(segments: list[_Segment], params: TraceParams) -> dict[tuple[
                 by_node.setdefault(nd, []).append((i, e))
     cos_limit = np.cos(np.deg2rad(params.max_bend_deg))
     partner: dict[tuple[int, int], tuple[int, int]] = {}
-    arcs = {}
+    joined = [(i, e) for ends in by_node.values() if len(ends) >= 2 for i, e in ends]
+    which = np.array([i for i, _ in joined], dtype=np.int64)
+    away = _end_directions([s.rc for s in segments], [s.arc for s in segments],
+                           np.array([s.width_px for s in segments]), which,
+                           np.array([e == 0 for _, e in joined], dtype=bool), params)
+    direction = dict(zip(joined, away))
     for ends in by_node.values():
         if len(ends) < 2:
             continue
-        dirs = []
-        for i, e in ends:
-            s = segments[i]
-            if i not in arcs:
-                arcs[i] = _arc_length(s.rc)
-            dirs.append(_end_direction(s.rc, arcs[i], s.width_px, e == 0, params))
+        dirs = [direction[end] for end in ends]
         cands = []
         for a in range(len(ends)):
             for b in range(a + 1, len(ends)):
@@ -366,11 +435,10 @@ def _build_chains(segments: list[_Segment], partner: dict[tuple[int, int], tuple
     return chains
 
 
-def _split_corners(chain: _Chain, params: TraceParams) -> list[_Chain]:
+def _split_corners(chain: _Chain, arc: np.ndarray, params: TraceParams) -> list[_Chain]:
     """Cut a centreline where it turns by more than ``max_bend_deg`` within
     a couple of widths (two hairs leaving one opening in a V)."""
     rc = chain.rc
-    arc = _arc_length(rc)
     span = max(params.min_corner_span_px, params.direction_span_widths * chain.width_hint_px)
     if arc[-1] < 3 * span:
         return [chain]
@@ -424,44 +492,74 @@ def _sample(plane: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, nearest: b
     return out.reshape(-1)[:n].reshape(shape)
 
 
-def _tangents(rc: np.ndarray, arc: np.ndarray, span: float) -> np.ndarray:
-    i0 = np.searchsorted(arc, arc - span / 2)
-    i1 = np.clip(np.searchsorted(arc, arc + span / 2), 0, len(rc) - 1)
+def _sample_points(chains: list[_Chain], arcs: list[np.ndarray], shape: tuple[int, int],
+                   params: TraceParams) -> tuple[np.ndarray, np.ndarray]:
+    """Where the width profiles of every centreline are taken: every
+    ``width_sample_step_px`` along it, away from its ends, junctions and the
+    image border (everywhere when nothing is left).
+
+    Returns
+    -------
+    owner : ndarray of int, shape (n,)
+        The centreline of each profile, in order.
+    index : ndarray of int, shape (n,)
+        Its point, an index into the joined centrelines.
+    """
+    h, w = shape
+    sizes = np.array([len(ch.rc) for ch in chains], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    total = np.array([arc[-1] for arc in arcs])
+    wid = np.array([ch.width_hint_px for ch in chains])
+    # np.arange(0, total + 1e-9, step) of each centreline.
+    n_pos = np.ceil((total + 1e-9) / params.width_sample_step_px).astype(np.int64)
+    owner = np.repeat(np.arange(len(chains)), n_pos)
+    pos = (np.arange(owner.size) - np.repeat(np.cumsum(n_pos) - n_pos, n_pos)) * params.width_sample_step_px
+    idx = starts[owner] + np.clip(_searchsorted_rows(arcs, owner, pos), 0, sizes[owner] - 1)
+    arc = np.concatenate(arcs)[idx]
+    rc = np.concatenate([ch.rc for ch in chains])[idx]
+    near_node = np.concatenate([ch.node_ends for ch in chains])[idx]
+    margin = params.end_exclusion_widths * wid[owner]
+    wo = wid[owner]
+    ok = (arc >= margin) & (arc <= total[owner] - margin) & ~near_node
+    ok &= (rc[:, 0] >= wo) & (rc[:, 0] < h - wo) & (rc[:, 1] >= wo) & (rc[:, 1] < w - wo)
+    ok |= (np.bincount(owner, weights=ok, minlength=len(chains)) == 0)[owner]
+    return owner[ok], idx[ok]
+
+
+def _tangents(chains: list[_Chain], arcs: list[np.ndarray], owner: np.ndarray,
+              index: np.ndarray) -> np.ndarray:
+    """Unit tangents (drow, dcol) at points ``index`` of the joined centrelines
+    (of centrelines ``owner``), over a span of two widths (at least 3 px)."""
+    sizes = np.array([len(ch.rc) for ch in chains], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    span = np.maximum(3.0, 2 * np.array([ch.width_hint_px for ch in chains]))[owner]
+    arc = np.concatenate(arcs)[index]
+    i0 = starts[owner] + _searchsorted_rows(arcs, owner, arc - span / 2)
+    i1 = starts[owner] + np.clip(_searchsorted_rows(arcs, owner, arc + span / 2), 0,
+                                 sizes[owner] - 1)
+    rc = np.concatenate([ch.rc for ch in chains])
     v = rc[i1] - rc[i0]
-    n = np.hypot(*v.T)[:, None]
+    n = np.hypot(v[:, 0], v[:, 1])[:, None]
     return np.where(n > 0, v / np.maximum(n, 1e-9), np.array([[1.0, 0.0]]))
 
 
-def _profile_widths(chains: list[_Chain], fraction: np.ndarray, shape: tuple[int, int],
-                    params: TraceParams) -> tuple[np.ndarray, np.ndarray]:
-    """Integrated hair fraction across each centreline (px): the median of
-    the profiles, and their ``side_by_side_percentile`` (the narrow parts)."""
-    centres, normals, owners, radii = [], [], [], []
-    h, w = shape
-    for k, ch in enumerate(chains):
-        arc = _arc_length(ch.rc)
-        wid = ch.width_hint_px
-        tang = _tangents(ch.rc, arc, max(3.0, 2 * wid))
-        pos = np.arange(0.0, arc[-1] + 1e-9, params.width_sample_step_px)
-        idx = np.clip(np.searchsorted(arc, pos), 0, len(arc) - 1)
-        margin = params.end_exclusion_widths * wid
-        ok = (arc[idx] >= margin) & (arc[idx] <= arc[-1] - margin) & ~ch.node_ends[idx]
-        r, c = ch.rc[idx, 0], ch.rc[idx, 1]
-        ok &= (r >= wid) & (r < h - wid) & (c >= wid) & (c < w - wid)
-        if not ok.any():
-            ok = np.ones_like(ok)
-        idx = idx[ok]
-        centres.append(ch.rc[idx])
-        t = tang[idx]
-        normals.append(np.stack([-t[:, 1], t[:, 0]], axis=1))
-        owners.append(np.full(len(idx), k))
-        radii.append(wid)
-    if not chains:
-        return np.zeros(0)
-    centre = np.concatenate(centres)
-    normal = np.concatenate(normals)
-    owner = np.concatenate(owners)
-    reach = params.profile_reach_widths * max(radii) + 2.0
+def _profile_widths(chains: list[_Chain], arcs: list[np.ndarray], fraction: np.ndarray,
+                    shape: tuple[int, int],
+                    params: TraceParams) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Integrated hair fraction across each centreline (px).
+
+    Returns
+    -------
+    widths : ndarray, shape (n_chains,)
+        The median of each centreline's profiles.
+    profiles : list of ndarray
+        Each centreline's profile integrals, in increasing order.
+    """
+    owner, index = _sample_points(chains, arcs, shape, params)
+    centre = np.concatenate([ch.rc for ch in chains])[index]
+    t = _tangents(chains, arcs, owner, index)
+    normal = np.stack([-t[:, 1], t[:, 0]], axis=1)
+    reach = params.profile_reach_widths * max(ch.width_hint_px for ch in chains) + 2.0
     offsets = np.arange(-reach, reach + 1e-9, params.profile_step_px)
     rows = centre[:, :1] + offsets[None, :] * normal[:, :1]
     cols = centre[:, 1:] + offsets[None, :] * normal[:, 1:]
@@ -474,19 +572,12 @@ def _profile_widths(chains: list[_Chain], fraction: np.ndarray, shape: tuple[int
         ok = np.logical_and.accumulate(ok, axis=1)
         total += (side * ok).sum(axis=1) * params.profile_step_px
     total -= prof[:, mid] * params.profile_step_px  # centre counted twice
-    # Limit each hair's profiles to its own reach.
-    widths = np.zeros(len(chains))
-    narrow = np.zeros(len(chains))
-    order = np.argsort(owner, kind="stable")
-    bounds = np.searchsorted(owner[order], np.arange(len(chains) + 1))
-    for k in range(len(chains)):
-        vals = total[order[bounds[k]:bounds[k + 1]]]
-        if vals.size:
-            widths[k] = float(np.median(vals))
-            narrow[k] = float(np.percentile(vals, params.side_by_side_percentile))
-        else:
-            widths[k] = narrow[k] = chains[k].width_hint_px
-    return widths, narrow
+    # Every centreline has a profile (see _sample_points); np.median of each, to the same bits.
+    ordered = total[np.lexsort((total, owner))]
+    counts = np.bincount(owner, minlength=len(chains))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    widths = (ordered[starts + (counts - 1) // 2] + ordered[starts + counts // 2]) / 2
+    return widths, np.split(ordered, starts[1:])
 
 
 def _at_border(xy_rc: np.ndarray, shape: tuple[int, int], margin: float) -> bool:
@@ -502,8 +593,8 @@ def _darkness(image: np.ndarray) -> np.ndarray:
     return np.float32(centre) - lum
 
 
-def _end_cues(chains: list[_Chain], darkness: np.ndarray, mask: np.ndarray,
-              um_per_px: float, params: TraceParams) -> np.ndarray:
+def _end_cues(chains: list[_Chain], arcs: list[np.ndarray], darkness: np.ndarray,
+              mask: np.ndarray, um_per_px: float, params: TraceParams) -> np.ndarray:
     """How much darker the skin just beyond each end is than the skin beside
     the shaft near that end, (n, 2) in log luminance.
 
@@ -513,24 +604,25 @@ def _end_cues(chains: list[_Chain], darkness: np.ndarray, mask: np.ndarray,
     skin pixel beyond the end is sampled.
     """
     n_along, n_across = params.cue_samples_along, 3
-    per_end = 2 * n_along * n_across
-    pts = np.zeros((len(chains), 2, per_end, 2))
-    for k, ch in enumerate(chains):
-        arc = _arc_length(ch.rc)
-        w = ch.width_hint_px
-        reach = max(params.cue_length_um / um_per_px, 2.0 * w)
-        along = np.linspace(w, w + reach, n_along)
-        across = np.linspace(-0.5 * w, 0.5 * w, n_across)
-        beside_along = -np.linspace(0.5 * w, 0.5 * w + reach, n_along)
-        beside_across = np.array([-1.0, 1.0, 1.5]) * params.cue_side_widths * w
-        beside_across[2] = -beside_across[2]
-        for e in (0, 1):
-            out = -_end_direction(ch.rc, arc, w, e == 0, params)
-            normal = np.array([-out[1], out[0]])
-            p0 = ch.rc[0 if e == 0 else -1]
-            ahead = p0 + along[:, None, None] * out + across[None, :, None] * normal
-            beside = p0 + beside_along[:, None, None] * out + beside_across[None, :, None] * normal
-            pts[k, e] = np.concatenate([ahead.reshape(-1, 2), beside.reshape(-1, 2)])
+    n = len(chains)
+    w = np.array([ch.width_hint_px for ch in chains])
+    reach = np.maximum(params.cue_length_um / um_per_px, 2.0 * w)
+    along = np.linspace(w, w + reach, n_along, axis=1)[:, :, None, None]
+    across = np.linspace(-0.5 * w, 0.5 * w, n_across, axis=1)[:, None, :, None]
+    beside_along = -np.linspace(0.5 * w, 0.5 * w + reach, n_along, axis=1)[:, :, None, None]
+    beside_across = (np.array([-1.0, 1.0, 1.5]) * params.cue_side_widths)[None, :] * w[:, None]
+    beside_across[:, 2] = -beside_across[:, 2]
+    beside_across = beside_across[:, None, :, None]
+    pts = np.zeros((n, 2, 2 * n_along * n_across, 2))
+    for e in (0, 1):
+        which = np.arange(n)
+        out = -_end_directions([ch.rc for ch in chains], arcs, w, which,
+                               np.full(n, e == 0), params)[:, None, None, :]
+        normal = np.stack([-out[..., 1], out[..., 0]], axis=-1)
+        p0 = np.array([ch.rc[0 if e == 0 else -1] for ch in chains])[:, None, None, :]
+        ahead = p0 + along * out + across * normal
+        beside = p0 + beside_along * out + beside_across * normal
+        pts[:, e] = np.concatenate([ahead.reshape(n, -1, 2), beside.reshape(n, -1, 2)], axis=1)
     flat = pts.reshape(-1, 2)
     val = _sample(darkness, flat[:, 0], flat[:, 1], outside=np.nan)
     hair = _sample(mask.astype(np.uint8), flat[:, 0], flat[:, 1], nearest=True, outside=1)
@@ -542,7 +634,8 @@ def _end_cues(chains: list[_Chain], darkness: np.ndarray, mask: np.ndarray,
     return ahead - np.where(np.isfinite(beside), beside, 0.0)
 
 
-def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
+def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
+               shape: tuple[int, int],
                um_per_px: float, params: TraceParams) -> list[tuple[int, bool, np.ndarray]]:
     """For each shaft: the end it emerges from, whether it counts, and its emergence point.
 
@@ -617,7 +710,7 @@ def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
         free_counted.append(ok)
         if not ok:
             continue
-        arc = _arc_length(ch.rc)
+        arc = arcs[k]
         for i, nd in ch.passes:
             if (arc[i] if e == 0 else arc[-1] - arc[i]) <= reach:
                 open_nodes.add(nd)
@@ -637,7 +730,7 @@ def _emergence(chains: list[_Chain], cues: np.ndarray, shape: tuple[int, int],
         opening = bool(np.isfinite(cues[k][e]) and cues[k][e] >= params.apex_cue_log)
         near_open[k] = tip_free or opening or (len(seen_xy) > 0
                                     and bool(np.min(np.hypot(*(seen_xy - p).T)) <= reach))
-    forks = _forks(chains, choice, free_counted, border, um_per_px, params)
+    forks = _forks(chains, arcs, choice, free_counted, border, um_per_px, params)
     out = []
     for k, ch in enumerate(chains):
         if k in forks:
@@ -665,7 +758,8 @@ def _is_loop(chain: _Chain) -> bool:
     return chain.end_nodes[0] >= 0 and chain.end_nodes[0] == chain.end_nodes[1]
 
 
-def _forks(chains: list[_Chain], choice: list[int], free_counted: list[bool],
+def _forks(chains: list[_Chain], arcs: list[np.ndarray], choice: list[int],
+           free_counted: list[bool],
            border: list[list[bool]], um_per_px: float, params: TraceParams
            ) -> dict[int, tuple[int, np.ndarray]]:
     """Shafts that part from a counted hair: hairs of one opening that ran merged.
@@ -691,6 +785,12 @@ def _forks(chains: list[_Chain], choice: list[int], free_counted: list[bool],
         for j in (0, 1):
             if ch.end_kinds[j] == "node" and ch.end_kinds[1 - j] == "free" and not border[k][1 - j]:
                 ending.setdefault(ch.end_nodes[j], []).append((k, j))
+    ends = [end for group in ending.values() for end in group]
+    directions = _end_directions([ch.rc for ch in chains], arcs,
+                                 np.array([ch.width_hint_px for ch in chains]),
+                                 np.array([k for k, _ in ends], dtype=np.int64),
+                                 np.array([j == 0 for _, j in ends], dtype=bool), params)
+    away = dict(zip(ends, directions))
     cos_max = np.cos(np.radians(params.fork_max_angle_deg))
     reach = params.fork_trunk_max_um / um_per_px
     out: dict[int, tuple[int, np.ndarray]] = {}
@@ -698,7 +798,7 @@ def _forks(chains: list[_Chain], choice: list[int], free_counted: list[bool],
         if not free_counted[c]:
             continue
         e = choice[c]
-        arc = _arc_length(ch.rc)
+        arc = arcs[c]
         root = ch.rc[0 if e == 0 else -1]
         span = params.direction_span_widths * ch.width_hint_px
         for i, nd in ch.passes:
@@ -715,9 +815,7 @@ def _forks(chains: list[_Chain], choice: list[int], free_counted: list[bool],
             for k, j in ending[nd]:
                 if k == c or k in out:
                     continue
-                b = chains[k]
-                away = _end_direction(b.rc, _arc_length(b.rc), b.width_hint_px, j == 0, params)
-                if float(away @ onward) >= cos_max:
+                if float(away[(k, j)] @ onward) >= cos_max:
                     out[k] = (j, root)
     return out
 
@@ -737,7 +835,7 @@ def _follicular_units(points: np.ndarray, radius_px: float) -> np.ndarray:
 
 
 def _split_side_by_side(hairs_raw: list[tuple[_Chain, float, float, int, bool, np.ndarray]],
-                        narrow_px: np.ndarray, um_per_px: float, params: TraceParams
+                        profiles: list[np.ndarray], um_per_px: float, params: TraceParams
                         ) -> list[tuple[_Chain, float, float, int, bool, np.ndarray]]:
     """Counted shafts much wider than the photo's typical shaft are several hairs.
 
@@ -749,16 +847,17 @@ def _split_side_by_side(hairs_raw: list[tuple[_Chain, float, float, int, bool, n
     counted shaft wider than ``side_by_side_ratio`` typical widths is taken as
     ``round(width / typical)`` hairs (at most ``max_side_by_side``) sharing
     the width equally, with the same ends. The shaft's width here is its
-    narrow width (``narrow_px``, a low percentile along it), which a shadow
-    or a crossing over part of its length does not widen.
+    narrow width (the ``side_by_side_percentile`` of its width ``profiles``),
+    which a shadow or a crossing over part of its length does not widen.
     """
     widths = np.array([h[1] for h in hairs_raw if h[4]])
     if widths.size < params.min_shafts_for_reference or params.side_by_side_ratio <= 0:
         return hairs_raw
     typical = max(float(np.median(widths)), params.min_reference_width_um / um_per_px)
     out = []
-    for (ch, wpx, length, e, counted, root), narrow in zip(hairs_raw, narrow_px):
+    for (ch, wpx, length, e, counted, root), profile in zip(hairs_raw, profiles):
         n = 1
+        narrow = float(np.percentile(profile, params.side_by_side_percentile)) if counted else 0.0
         if counted and narrow > params.side_by_side_ratio * typical:
             n = int(min(params.max_side_by_side, max(2, round(narrow / typical))))
         out.extend([(ch, wpx / n, length, e, counted, root)] * n)
@@ -808,27 +907,30 @@ def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
     segments, node_map = _skeleton_graph(mask, dist, params)
     segments = _simplify(segments, int(node_map.max()), np.zeros(0), params)
     partner = _pair_at_nodes(segments, params)
-    chains = [c for ch in _build_chains(segments, partner) for c in _split_corners(ch, params)]
+    built = _build_chains(segments, partner)
+    chains = [c for ch, arc in zip(built, _arc_lengths([ch.rc for ch in built]))
+              for c in _split_corners(ch, arc, params)]
     chains = [c for c in chains if len(c.rc) >= 2]
     if not chains:
         return ()
-    widths_px, narrow_px = _profile_widths(chains, fraction, shape, params)
+    arcs = _arc_lengths([ch.rc for ch in chains])
+    widths_px, profiles = _profile_widths(chains, arcs, fraction, shape, params)
     scale = px_per_mm
     if scale is None:
         scale = float(np.median(widths_px)) * 1000.0 / params.typical_shaft_width_um
     um_per_px = 1000.0 / scale
-    cues = _end_cues(chains, _darkness(image), mask, um_per_px, params)
-    decisions = _emergence(chains, cues, shape, um_per_px, params)
+    cues = _end_cues(chains, arcs, _darkness(image), mask, um_per_px, params)
+    decisions = _emergence(chains, arcs, cues, shape, um_per_px, params)
     hairs_raw = []
-    for ch, wpx, (emerge, inside, root) in zip(chains, widths_px, decisions):
-        length = _arc_length(ch.rc)[-1]
+    for ch, arc, wpx, (emerge, inside, root) in zip(chains, arcs, widths_px, decisions):
+        length = arc[-1]
         # A free end of the thinned centreline stops about half a width short.
         length += 0.5 * ch.width_hint_px * sum(k == "free" for k in ch.end_kinds)
         counted = (inside and length * um_per_px >= params.min_shaft_length_um
                    and length >= params.min_shaft_length_widths * wpx
                    and wpx * um_per_px >= params.min_shaft_width_um)
         hairs_raw.append((ch, float(wpx), float(length), emerge, counted, root))
-    hairs_raw = _split_side_by_side(hairs_raw, narrow_px, um_per_px, params)
+    hairs_raw = _split_side_by_side(hairs_raw, profiles, um_per_px, params)
     emergence = np.array([root[::-1] for *_, root in hairs_raw])
     counted_idx = [i for i, h in enumerate(hairs_raw) if h[4]]
     units = np.full(len(hairs_raw), -1, dtype=int)

@@ -82,3 +82,32 @@ def test_vellus_cutoff_parameter_changes_classification(phantom, result):
     r = analyze(photo_from_array(phantom.image), px_per_mm=phantom.truth.px_per_mm, params=p)
     assert r.whole.vellus_count == 0 < result.whole.vellus_count
     assert r.whole.terminal_count == r.whole.hair_count == result.whole.hair_count
+
+
+@pytest.fixture(scope="module")
+def fine_phantom():
+    # 270 px/mm: analysed on a copy reduced twice (thinnest shaft 4 px, at least 1.5 px kept)
+    return make_phantom(seed=11, width_px=2100, height_px=1560, px_per_mm=270.0)
+
+
+def test_fine_scale_photo_is_analysed_on_a_working_copy(fine_phantom):
+    t = fine_phantom.truth
+    r = analyze(photo_from_array(fine_phantom.image), px_per_mm=270.0, grid="grid:2x3")
+    assert r.hair_mask.shape == fine_phantom.hair_mask.shape
+    dice = 2 * np.logical_and(r.hair_mask, fine_phantom.hair_mask).sum() / (
+        r.hair_mask.sum() + fine_phantom.hair_mask.sum())
+    assert dice > 0.9
+    assert r.whole.hair_count == pytest.approx(t.hair_count, rel=0.25, abs=2)
+    assert r.whole.coverage_fraction == pytest.approx(t.coverage_fraction, abs=0.03)
+    assert r.whole.mean_shaft_width_um == pytest.approx(t.mean_shaft_width_um, abs=15)
+    assert sum(c.hair_count for c in r.regions[1:]) == r.whole.hair_count
+    # Hairs and the blur limit are in the photo's own pixels.
+    xy = np.array([h.emergence_xy_px for h in r.hairs] + [h.tip_xy_px for h in r.hairs])
+    assert xy.min() >= -0.5 and xy[:, 0].max() <= 2099.5 and xy[:, 1].max() <= 1559.5
+    assert xy[:, 0].max() > 1900 and xy[:, 1].max() > 1400
+    for h in r.hairs:
+        assert h.width_um == pytest.approx(h.width_px / 270.0 * 1000.0)
+    # The blur is measured on the photo itself (on tiles of it: 3.3 MP is large).
+    figures = r.provenance["quality_figures"]
+    assert figures["blur_limit_px"] == pytest.approx(15.0 * 0.27)
+    assert 0.5 < figures["blur_px"] < figures["blur_limit_px"]

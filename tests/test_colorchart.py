@@ -149,3 +149,12 @@ def test_rejected_chart_is_flagged_and_still_left_out(analysis_schema):
     flag = result.flags[names.index("color_chart_rejected")]
     assert flag.value > flag.threshold == ChartParams().max_fit_error_de00
     assert result.whole.area_px < img.shape[0] * img.shape[1]
+
+
+def test_chart_in_a_large_photo_is_found_on_a_reduced_copy():
+    big = cv2.resize(scene(), None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    chart = find_color_chart(big, params=ChartParams(detect_max_side_px=1200))
+    assert chart is not None and chart.usable
+    # Corners in the photo's pixels (pixel centres on integers).
+    assert np.abs(chart.box_xy_px - ((CHART_CORNERS + 0.5) * 3 - 0.5)).max() < 3 * 6
+    assert chart.fit_error_de00 < 4.0

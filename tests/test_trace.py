@@ -11,7 +11,7 @@ from scalpmetrics.normalize import normalize_photo
 from scalpmetrics.params import TraceParams
 from scalpmetrics.segment import segment_hair_fraction
 from scalpmetrics.synthetic import make_phantom
-from scalpmetrics.trace import _Chain, _emergence, trace_hairs
+from scalpmetrics.trace import _arc_lengths, _Chain, _emergence, trace_hairs
 
 PPM = 100.0
 
@@ -143,7 +143,8 @@ def test_v_apex_counts_where_its_opening_is_seen(apex_cue, counted):
     # only evidence is the apex, which counts when the skin beyond it is darker.
     arms = [_arm((150.0, 130.0), (2.0, 60.0)), _arm((150.0, 130.0), (2.0, 200.0))]
     cues = np.array([[apex_cue, 0.0], [apex_cue, 0.0]])
-    decisions = _emergence(arms, cues, (200, 260), 10.0, TraceParams())
+    arcs = _arc_lengths([a.rc for a in arms])
+    decisions = _emergence(arms, arcs, cues, (200, 260), 10.0, TraceParams())
     assert [e for e, _, _ in decisions] == [0, 0]
     assert [c for _, c, _ in decisions] == [counted, counted]
 
