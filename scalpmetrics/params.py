@@ -462,16 +462,16 @@ class CompareParams:
         "they are scaled by sqrt(reference / baseline hairs) (counting statistics)",
     )
     repeat_sem_hair_count_pct: float = _p(
-        1.74, 0.0, 100.0, "standard error of one capture's hair count, percent"
+        1.20, 0.0, 100.0, "standard error of one capture's hair count, percent"
     )
     repeat_sem_terminal_count_pct: float = _p(
-        1.10, 0.0, 100.0, "standard error of one capture's terminal count, percent"
+        0.96, 0.0, 100.0, "standard error of one capture's terminal count, percent"
     )
     repeat_sem_cumulative_thickness_pct: float = _p(
-        2.44, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
+        1.76, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
     )
     repeat_sem_coverage_points: float = _p(
-        0.18, 0.0, 100.0, "standard error of one capture's coverage, percentage points"
+        0.07, 0.0, 100.0, "standard error of one capture's coverage, percentage points"
     )
 
     def __post_init__(self) -> None:
