@@ -604,6 +604,12 @@ class GlobalViewParams:
         "the head is not found when the widths misfit the frame by more than this, "
         "root mean square, fraction of the head's half-width",
     )
+    outline_refit_tolerance_fraction: float = _p(
+        0.02, 0.0, 1.0,
+        "the head frame refitted to the sub-pixel outline of the working copy is kept only when "
+        "its centre and half-width are within this of the search copy's frame, fraction of the "
+        "head radius (0 = never refit)",
+    )
     shading_cell_fraction: float = _p(
         0.16, 0.02, 1.0,
         "hair and scalp levels are taken in grid cells of this size, fraction of the head "

@@ -6,6 +6,7 @@ but the photo it is given and writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -24,6 +25,7 @@ from scalpmetrics.globalview.head import (
     Silhouette,
     colour_features,
     fit_head,
+    refine_frame,
     segment_subject,
 )
 from scalpmetrics.globalview.record import GlobalAnalysis
@@ -52,17 +54,23 @@ def _provisional_map(
 
 
 def _working_copy(
-    linear: np.ndarray, head: HeadFit, params: GlobalViewParams
+    linear: np.ndarray, head: HeadFit, sil: Silhouette, view: str, params: GlobalViewParams
 ) -> tuple[np.ndarray, float, HeadEllipse, np.ndarray]:
-    """Reduced linear copy, its scale, the head frame and the measurable pixels in it."""
+    """Reduced linear copy, its scale, the head frame and the measurable pixels in it.
+
+    The head frame is refitted to the sub-pixel outline of the copy
+    (:func:`~scalpmetrics.globalview.head.refine_frame`).
+    """
     factor = min(1.0, params.work_head_radius_px / head.ellipse.mean_radius_px)
     work = area_resize(linear, factor)
     scale = work.shape[1] / linear.shape[1]
-    frame = head.ellipse.scaled(scale)
     subject = cv2.resize(
         head.head_mask.astype(np.float32), (work.shape[1], work.shape[0]),
         interpolation=cv2.INTER_AREA,
     ) >= 0.5
+    search_px = scale / sil.scale  # one pixel of the search copy, in pixels of the working copy
+    frame = refine_frame(work, subject, head.ellipse.scaled(scale), view=view,
+                         band_px=1.5 * search_px + 1.0, params=params)
     margin = params.outline_margin_fraction * frame.mean_radius_px
     if margin >= 0.5:
         subject = cv2.erode(subject.astype(np.uint8), _disc(margin)) > 0
@@ -161,7 +169,8 @@ def analyze_global(
                                          threshold=gp.view_flag_margin, detail=guess.view))
         view = guess.view
     head = fit_head(sil, view=view, params=gp)
-    work, scale, frame, measured = _working_copy(linear, head, gp)
+    work, scale, frame, measured = _working_copy(linear, head, sil, view, gp)
+    head = dataclasses.replace(head, ellipse=frame.scaled(1.0 / scale))
 
     if view != "temporal":
         side = None
