@@ -655,6 +655,19 @@ class GlobalViewParams:
     min_scalp_cells: int = _p(
         3, 1, 10_000, "scalp counts as seen when at least this many cells show skin"
     )
+    scalp_cells_ramp: int = _p(
+        4, 1, 10_000,
+        "the colour model with scalp seen gets full weight from min_scalp_cells + this - 1 "
+        "skin cells; with fewer (down to min_scalp_cells) it is blended with the model "
+        "without scalp, linearly in the cells (1 = a hard switch)",
+    )
+    seen_contrast_ramp_ratio: float = _p(
+        1.5, 1.0, 100.0,
+        "the colour model with scalp seen gets full weight when its scalp is at least "
+        "min_seen_contrast_ratio times this brighter than pure hair; between the two it is "
+        "blended with the model without scalp, linearly in the log of the contrast "
+        "(1 = a hard switch)",
+    )
     min_contrast_ratio: float = _p(
         1.5, 1.0, 100.0,
         "when no scalp is seen, it is taken at least this many times brighter than the hair",
