@@ -761,6 +761,17 @@ class GlobalViewParams:
         "head fit), added to every change interval; set it from your own repeat photos",
     )
     interval_level: float = _p(0.95, 0.5, 0.9999, "confidence level of change intervals")
+    share_visit_contrast: bool = _p(
+        True,
+        doc="compare: the shading fits of the visits whose scalp is seen are pulled towards "
+            "one scalp/hair contrast (the mean of their own, log), which steadies the "
+            "shading's tilt",
+    )
+    visit_contrast_weight: float = _p(
+        0.1, 0.0, 1000.0,
+        "compare: weight of the shared contrast in each visit's shading fit, share of the "
+        "cells' total weight (squared)",
+    )
     contrast_mismatch_ratio: float = _p(
         2.0, 1.0, 1000.0,
         "flag contrast_mismatch when the scalp/hair contrasts of the visits of one head "

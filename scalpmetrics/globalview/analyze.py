@@ -105,6 +105,7 @@ def analyze_global(
     template: bool = True,
     px_per_mm: float | None = None,
     field_width_mm: float | None = None,
+    cell_log_contrast: float | None = None,
     params: Params = Params(),
 ) -> GlobalAnalysis:
     """Measure coverage zone by zone in one standardized global photo.
@@ -124,6 +125,11 @@ def analyze_global(
         Measure the view's template zones (set False to measure only ``regions``).
     px_per_mm, field_width_mm : float, optional
         Scale, recorded with the result (coverage does not need it).
+    cell_log_contrast : float, optional
+        Pull the scalp/hair contrast of the shading fit towards this (log), as
+        :func:`~scalpmetrics.globalview.compare.compare_global` does across the
+        visits of one head (see
+        :func:`~scalpmetrics.globalview.hairfraction.fit_unmixing`).
     params : Params
         All parameters (``params.globalview`` for this analysis).
 
@@ -194,7 +200,8 @@ def analyze_global(
     for *_, m in named:
         union |= m
     near = cv2.dilate(union.astype(np.uint8), _disc(gp.fit_margin_fraction * frame.mean_radius_px)) > 0
-    model = fit_unmixing(work, frame, measured & near, params=gp)
+    model = fit_unmixing(work, frame, measured & near, cell_log_contrast=cell_log_contrast,
+                         params=gp)
     f = hair_fraction(work, frame, model)
     local = local_coverage(f, measured, gp.thinning_window_fraction * frame.mean_radius_px)
     thin = thinning_map(local, params=gp)

@@ -94,6 +94,10 @@ class UnmixingModel:
         without it (1 = scalp seen, 0 = not seen; see :func:`fit_unmixing`).
     scalp_cells : int
         Grid cells that showed skin (0 when the scalp was not seen).
+    cell_log_contrast : float
+        Log of the ratio of the skin and hair cells' levels in the shading fit
+        (NaN when the scalp was not seen); the comparison of visits ties it
+        across the visits of one head (see :func:`fit_unmixing`).
     """
 
     hair_rgb: np.ndarray
@@ -103,6 +107,7 @@ class UnmixingModel:
     contrast_ratio: float
     scalp_seen_weight: float = 1.0
     scalp_cells: int = 0
+    cell_log_contrast: float = float("nan")
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -111,6 +116,8 @@ class UnmixingModel:
             "scalp_seen": self.scalp_seen,
             "scalp_seen_weight": float(self.scalp_seen_weight),
             "contrast_ratio": float(self.contrast_ratio),
+            "cell_log_contrast": float(self.cell_log_contrast)
+            if np.isfinite(self.cell_log_contrast) else None,
         }
 
 
@@ -231,6 +238,7 @@ def fit_unmixing(
     ellipse: HeadEllipse,
     domain: np.ndarray,
     *,
+    cell_log_contrast: float | None = None,
     params: GlobalViewParams = GlobalViewParams(),
 ) -> UnmixingModel:
     """Estimate hair colour, scalp colour and shading from the head's own pixels.
@@ -243,6 +251,13 @@ def fit_unmixing(
         Head frame in the same pixels.
     domain : ndarray of bool, shape (H, W)
         Head pixels to learn from (scalp and, when visible, the face).
+    cell_log_contrast : float, optional
+        Pull the skin cells' level towards the hair cells' level plus this
+        (log) in the shading fit (one more row, with ``visit_contrast_weight``
+        of the cells' total weight): with hair and bare skin in separate parts
+        of the head a tilt of the shading trades against the contrast, and a
+        contrast shared by the visits of one head (the person's colours)
+        steadies it. Applies when the scalp is seen.
     params : GlobalViewParams
 
     Returns
@@ -271,7 +286,8 @@ def fit_unmixing(
     cell_v = (np.arange(n_cells) // n_side + 0.5) / n_side * 2.0 - 1.0
     cell_basis = shading_basis(cell_u, cell_v)
     grid = (cells, n_cells, cell_basis)
-    seen = _levels_and_colours(rgb, lum, basis, grid, params, scalp_allowed=True)
+    seen = _levels_and_colours(rgb, lum, basis, grid, params, scalp_allowed=True,
+                               tied_log_contrast=cell_log_contrast)
     weight = seen_weight(seen.scalp_cells, seen.contrast_ratio, params) if seen.scalp_seen else 0.0
     if weight >= 1.0:
         return seen
@@ -338,6 +354,7 @@ def _blend(seen: UnmixingModel, unseen: UnmixingModel, weight: float) -> Unmixin
         contrast_ratio=float((scalp @ LUMA_RGB) / (hair @ LUMA_RGB)),
         scalp_seen_weight=weight,
         scalp_cells=seen.scalp_cells,
+        cell_log_contrast=seen.cell_log_contrast,
     )
 
 
@@ -349,12 +366,15 @@ def _levels_and_colours(
     params: GlobalViewParams,
     *,
     scalp_allowed: bool,
+    tied_log_contrast: float | None = None,
 ) -> UnmixingModel:
     """Alternate classification and shading fit, then take the two colours.
 
     ``scalp_allowed=False`` fits the hair class only and takes the scalp level
     from the brightest pixels (see the module notes). ``lum`` holds the log
     luminance of every domain pixel and of its neighbourhood average.
+    ``tied_log_contrast`` pulls the skin cells' offset towards the hair
+    cells' plus it in the shading fit (see :func:`fit_unmixing`).
     """
     logy, logy_smooth = lum
     cells, n_cells, cell_basis = grid
@@ -365,6 +385,7 @@ def _levels_and_colours(
     c_dark = c_light = 0.0
     scalp_seen = scalp_allowed
     n_scalp_cells = 0
+    cell_contrast = float("nan")
     for _ in range(params.shading_iterations):
         dark = corrected < threshold
         shade_cell = cell_basis @ coef
@@ -395,10 +416,20 @@ def _levels_and_colours(
         full = np.concatenate([design, offsets], axis=1)
         ridge = np.zeros(full.shape[1])
         ridge[: design.shape[1]] = params.shading_ridge
-        sol = _robust_lstsq(full, t, wts, ridge)
+        tied = scalp_seen and tied_log_contrast is not None
+        if tied:  # one more row: the two offsets differ by the tied contrast
+            tie = np.zeros((1, full.shape[1]))
+            tie[0, -2:] = (-1.0, 1.0)
+            strength = np.sqrt(params.visit_contrast_weight * float(np.sum(wts * wts)))
+            sol = _robust_lstsq(np.concatenate([full, tie]), np.append(t, tied_log_contrast),
+                                np.append(wts, strength), ridge)
+        else:
+            sol = _robust_lstsq(full, t, wts, ridge)
         coef = sol[: design.shape[1]]
         corrected = logy - basis @ coef
         c_dark = float(sol[design.shape[1]])
+        if scalp_seen:
+            cell_contrast = float(sol[design.shape[1] + 1]) - c_dark
         if scalp_seen:
             skin = cl == 1
             about = t[skin] - design[skin] @ coef
@@ -430,6 +461,7 @@ def _levels_and_colours(
         contrast_ratio=float(level_light / level_dark),
         scalp_seen_weight=float(scalp_seen),
         scalp_cells=n_scalp_cells if scalp_seen else 0,
+        cell_log_contrast=cell_contrast if scalp_seen else float("nan"),
     )
 
 

@@ -313,11 +313,12 @@ def subpixel_head(
     head just inside: forehead skin, hair or lit hair, whatever lies at the
     outline there), clipped to 0..1; a pixel whose reference is within
     ``_SEEN_NOISE`` times the backdrop's noise of the backdrop is itself
-    backdrop. Scanning inwards, the head is taken as
-    whole after the first pixel past half a share, so neither the texture of
-    the hair inside nor a thin band of skin at the outline (whose reference
-    may lie in the hair beyond it) counts as backdrop. Pixels elsewhere keep ``mask``; a row end is kept as it is when no
-    pixel of its band passes half a share or no backdrop is found beyond it.
+    backdrop. Scanning inwards, the head is taken as whole after the first
+    pixel past half a share, so neither the texture of the hair inside nor a
+    thin band of skin at the outline (whose reference may lie in the hair
+    beyond it) counts as backdrop. Pixels elsewhere keep ``mask``; a row end
+    is kept as it is when no pixel of its band passes half a share or no
+    backdrop is found beyond it.
 
     Parameters
     ----------
