@@ -99,6 +99,11 @@ def _breakdown(section: str, worst: int = 6) -> None:
     rows = [n for n in _NOTES if n["section"] == section]
     if not rows:
         return
+    for part, values in (("error", [float(n["error"]) for n in rows]),  # type: ignore[arg-type]
+                         ("colour part", [float(n["error"]) - float(n["placement"])  # type: ignore[arg-type]
+                                          for n in rows]),
+                         ("placement part", [float(n["placement"]) for n in rows])):  # type: ignore[arg-type]
+        print(f"   {part:15s} {_stats(values)}")
     print("   by view and zone (|error|: median, worst; |placement part| median):")
     for key in sorted({(str(n["view"]), str(n["zone"])) for n in rows}):
         sel = [n for n in rows if (n["view"], n["zone"]) == key]

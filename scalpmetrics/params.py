@@ -625,6 +625,12 @@ class GlobalViewParams:
         "the head is not found when the widths misfit the frame by more than this, "
         "root mean square, fraction of the head's half-width",
     )
+    outline_refit_tolerance_fraction: float = _p(
+        0.02, 0.0, 1.0,
+        "the head frame refitted to the sub-pixel outline of the working copy is kept only when "
+        "its centre and half-width are within this of the search copy's frame, fraction of the "
+        "head radius (0 = never refit)",
+    )
     shading_cell_fraction: float = _p(
         0.16, 0.02, 1.0,
         "hair and scalp levels are taken in grid cells of this size, fraction of the head "
@@ -669,6 +675,19 @@ class GlobalViewParams:
     )
     min_scalp_cells: int = _p(
         3, 1, 10_000, "scalp counts as seen when at least this many cells show skin"
+    )
+    scalp_cells_ramp: int = _p(
+        4, 1, 10_000,
+        "the colour model with scalp seen gets full weight from min_scalp_cells + this - 1 "
+        "skin cells; with fewer (down to min_scalp_cells) it is blended with the model "
+        "without scalp, linearly in the cells (1 = a hard switch)",
+    )
+    seen_contrast_ramp_ratio: float = _p(
+        1.5, 1.0, 100.0,
+        "the colour model with scalp seen gets full weight when its scalp is at least "
+        "min_seen_contrast_ratio times this brighter than pure hair; between the two it is "
+        "blended with the model without scalp, linearly in the log of the contrast "
+        "(1 = a hard switch)",
     )
     min_contrast_ratio: float = _p(
         1.5, 1.0, 100.0,
@@ -763,6 +782,17 @@ class GlobalViewParams:
         "head fit), added to every change interval; set it from your own repeat photos",
     )
     interval_level: float = _p(0.95, 0.5, 0.9999, "confidence level of change intervals")
+    share_visit_contrast: bool = _p(
+        True,
+        doc="compare: the shading fits of the visits whose scalp is seen are pulled towards "
+            "one scalp/hair contrast (the mean of their own, log), which steadies the "
+            "shading's tilt",
+    )
+    visit_contrast_weight: float = _p(
+        0.1, 0.0, 1000.0,
+        "compare: weight of the shared contrast in each visit's shading fit, share of the "
+        "cells' total weight (squared)",
+    )
     contrast_mismatch_ratio: float = _p(
         2.0, 1.0, 1000.0,
         "flag contrast_mismatch when the scalp/hair contrasts of the visits of one head "

@@ -17,7 +17,7 @@ from scalpmetrics.globalview import ClinicRegions, analyze_global
 from scalpmetrics.globalview.colour import area_resize, to_linear
 from scalpmetrics.globalview.coverage import local_coverage, measure_zone, thinning_map
 from scalpmetrics.globalview.geometry import HeadEllipse
-from scalpmetrics.globalview.hairfraction import UnmixingModel, hair_fraction
+from scalpmetrics.globalview.hairfraction import UnmixingModel, _blend, hair_fraction, seen_weight
 from scalpmetrics.globalview.phantom import make_global_phantom
 from scalpmetrics.globalview.zones import VIEWS, template_for, zone_masks
 from scalpmetrics.io import photo_from_array
@@ -160,6 +160,33 @@ def test_unmixing_recovers_the_hair_fraction_exactly():
     model = UnmixingModel(hair, scalp, np.zeros(12), True, 20.0)
     frame = HeadEllipse((20.0, 15.0), (18.0, 14.0), 0.0)
     assert np.allclose(hair_fraction(linear, frame, model), f, atol=1e-5)
+
+
+def test_scalp_seen_weight_ramps_instead_of_switching():
+    p = GlobalViewParams(min_scalp_cells=3, scalp_cells_ramp=4, min_seen_contrast_ratio=2.0,
+                         seen_contrast_ramp_ratio=1.5)
+    assert seen_weight(2, 10.0, p) == 0.0
+    assert [seen_weight(n, 10.0, p) for n in (3, 4, 5, 6, 30)] == pytest.approx([0.25, 0.5, 0.75, 1, 1])
+    assert seen_weight(30, 1.9, p) == 0.0
+    assert seen_weight(30, 2.0 * 1.5**0.5, p) == pytest.approx(0.5)
+    assert seen_weight(4, 2.0 * 1.5**0.5, p) == pytest.approx(0.25)
+    hard = GlobalViewParams(min_scalp_cells=3, scalp_cells_ramp=1, seen_contrast_ramp_ratio=1.0)
+    assert (seen_weight(2, 10.0, hard), seen_weight(3, 2.01, hard), seen_weight(3, 1.99, hard)) == (0, 1, 0)
+
+
+def test_blended_colour_model_lies_between_the_two():
+    rng = np.random.default_rng(1)
+    f = rng.uniform(0.0, 1.0, (30, 40)).astype(np.float32)
+    hair = np.array([0.02, 0.015, 0.012])
+    seen = UnmixingModel(hair, np.array([0.5, 0.35, 0.3]), np.zeros(12), True, 20.0)
+    unseen = UnmixingModel(hair, np.array([0.25, 0.175, 0.15]), np.zeros(12), False, 10.0)
+    linear = (f[:, :, None] * hair + (1 - f[:, :, None]) * 0.35).astype(np.float32)
+    frame = HeadEllipse((20.0, 15.0), (18.0, 14.0), 0.0)
+    cov = [float(hair_fraction(linear, frame, m).mean()) for m in
+           (unseen, _blend(seen, unseen, 0.25), _blend(seen, unseen, 0.75), seen)]
+    assert cov == sorted(cov) and cov[-1] > cov[0] + 0.1
+    assert _blend(seen, unseen, 0.25).scalp_seen_weight == 0.25
+    assert not _blend(seen, unseen, 0.25).scalp_seen and _blend(seen, unseen, 0.75).scalp_seen
 
 
 def test_area_averaging_keeps_coverage():

@@ -132,3 +132,13 @@ def test_contrast_mismatch_between_visits_is_flagged(photos, result):
                                                "contrast_ratio": 3.0 * a.colour_model["contrast_ratio"]})
     flagged = compare_global_analyses(photos[:2], [a, odd])
     assert "contrast_mismatch" in [f.name for f in flagged.flags]
+
+
+def test_visits_that_show_scalp_are_pulled_to_one_contrast(photos, result):
+    own = [analyze_global(p, view="vertex").colour_model for p in photos]
+    seen = [i for i, m in enumerate(own) if m["scalp_seen_weight"] >= 1.0]
+    assert len(seen) >= 2
+    before = [own[i]["cell_log_contrast"] for i in seen]
+    after = [result.visits[i].colour_model["cell_log_contrast"] for i in seen]
+    assert np.ptp(after) < 0.5 * np.ptp(before)
+    assert np.mean(after) == pytest.approx(np.mean(before), abs=0.02)

@@ -190,3 +190,47 @@ def test_polygon_regions_rasterize_in_place():
     ref = np.zeros(SHAPE, np.uint8)
     cv2.fillPoly(ref, [pts.astype(np.int32)], 1)
     assert abs(int(m.sum()) - int(ref.sum())) <= 2 * (100 + 50)
+
+
+def _rendered_head(e: HeadEllipse, shape, sub: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Linear photo of a dark head with a thin band of light skin at its outline on a grey
+    backdrop, area-averaged from a finer grid, and its majority-label head mask."""
+    h, w = shape
+    fine = e.scaled(sub)
+    u, v = fine.uv_grid((h * sub, w * sub))
+    r = np.sqrt(u * u + v * v)
+    img = np.empty((h * sub, w * sub, 3), np.float32)
+    img[:] = (0.3, 0.32, 0.35)  # backdrop
+    img[r <= 1.0] = (0.5, 0.3, 0.25)  # skin at the outline
+    img[r <= 0.97] = (0.05, 0.03, 0.02)  # dark hair
+    head = (r <= 1.0).astype(np.float32)
+    lin = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    share = cv2.resize(head, (w, h), interpolation=cv2.INTER_AREA)
+    return lin, share >= 0.5
+
+
+def test_subpixel_refit_recovers_the_frame_of_the_exact_outline():
+    # The frame found on a half-size copy is off by about a pixel; refitted to the
+    # sub-pixel outline it agrees with the frame of the exact (majority-label) outline.
+    from scalpmetrics.globalview.head import refine_frame
+
+    shape = (320, 300)
+    lin, exact = _rendered_head(HeadEllipse((151.3, 170.6), (100.4, 130.52), 0.0), shape)
+    truth = fit_outline_ellipse(exact, view="vertex")
+    small = cv2.resize(exact.astype(np.float32), (150, 160), interpolation=cv2.INTER_AREA) >= 0.5
+    coarse_small = fit_outline_ellipse(small, view="vertex")
+    coarse = coarse_small.scaled(2.0)
+    mask = cv2.resize(small.astype(np.uint8), (300, 320), interpolation=cv2.INTER_NEAREST) > 0
+    refit = refine_frame(lin, mask, coarse, view="vertex", band_px=4.0)
+
+    def err(e: HeadEllipse) -> float:
+        return max(abs(e.center_xy_px[0] - truth.center_xy_px[0]),
+                   abs(e.center_xy_px[1] - truth.center_xy_px[1]),
+                   abs(e.semi_axes_px[0] - truth.semi_axes_px[0]))
+
+    assert refit != coarse
+    assert err(refit) < 0.3
+    assert err(refit) < err(coarse)
+    # a refit that disagrees with the first frame is not taken
+    never = GlobalViewParams(outline_refit_tolerance_fraction=0.0)
+    assert refine_frame(lin, mask, coarse, view="vertex", band_px=4.0, params=never) == coarse

@@ -6,6 +6,7 @@ but the photo it is given and writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -24,6 +25,7 @@ from scalpmetrics.globalview.head import (
     Silhouette,
     colour_features,
     fit_head,
+    refine_frame,
     segment_subject,
 )
 from scalpmetrics.globalview.record import GlobalAnalysis
@@ -52,17 +54,23 @@ def _provisional_map(
 
 
 def _working_copy(
-    linear: np.ndarray, head: HeadFit, params: GlobalViewParams
+    linear: np.ndarray, head: HeadFit, sil: Silhouette, view: str, params: GlobalViewParams
 ) -> tuple[np.ndarray, float, HeadEllipse, np.ndarray]:
-    """Reduced linear copy, its scale, the head frame and the measurable pixels in it."""
+    """Reduced linear copy, its scale, the head frame and the measurable pixels in it.
+
+    The head frame is refitted to the sub-pixel outline of the copy
+    (:func:`~scalpmetrics.globalview.head.refine_frame`).
+    """
     factor = min(1.0, params.work_head_radius_px / head.ellipse.mean_radius_px)
     work = area_resize(linear, factor)
     scale = work.shape[1] / linear.shape[1]
-    frame = head.ellipse.scaled(scale)
     subject = cv2.resize(
         head.head_mask.astype(np.float32), (work.shape[1], work.shape[0]),
         interpolation=cv2.INTER_AREA,
     ) >= 0.5
+    search_px = scale / sil.scale  # one pixel of the search copy, in pixels of the working copy
+    frame = refine_frame(work, subject, head.ellipse.scaled(scale), view=view,
+                         band_px=1.5 * search_px + 1.0, params=params)
     margin = params.outline_margin_fraction * frame.mean_radius_px
     if margin >= 0.5:
         subject = cv2.erode(subject.astype(np.uint8), _disc(margin)) > 0
@@ -97,6 +105,7 @@ def analyze_global(
     template: bool = True,
     px_per_mm: float | None = None,
     field_width_mm: float | None = None,
+    cell_log_contrast: float | None = None,
     params: Params = Params(),
 ) -> GlobalAnalysis:
     """Measure coverage zone by zone in one standardized global photo.
@@ -116,6 +125,11 @@ def analyze_global(
         Measure the view's template zones (set False to measure only ``regions``).
     px_per_mm, field_width_mm : float, optional
         Scale, recorded with the result (coverage does not need it).
+    cell_log_contrast : float, optional
+        Pull the scalp/hair contrast of the shading fit towards this (log), as
+        :func:`~scalpmetrics.globalview.compare.compare_global` does across the
+        visits of one head (see
+        :func:`~scalpmetrics.globalview.hairfraction.fit_unmixing`).
     params : Params
         All parameters (``params.globalview`` for this analysis).
 
@@ -161,7 +175,8 @@ def analyze_global(
                                          threshold=gp.view_flag_margin, detail=guess.view))
         view = guess.view
     head = fit_head(sil, view=view, params=gp)
-    work, scale, frame, measured = _working_copy(linear, head, gp)
+    work, scale, frame, measured = _working_copy(linear, head, sil, view, gp)
+    head = dataclasses.replace(head, ellipse=frame.scaled(1.0 / scale))
 
     if view != "temporal":
         side = None
@@ -185,7 +200,8 @@ def analyze_global(
     for *_, m in named:
         union |= m
     near = cv2.dilate(union.astype(np.uint8), _disc(gp.fit_margin_fraction * frame.mean_radius_px)) > 0
-    model = fit_unmixing(work, frame, measured & near, params=gp)
+    model = fit_unmixing(work, frame, measured & near, cell_log_contrast=cell_log_contrast,
+                         params=gp)
     f = hair_fraction(work, frame, model)
     local = local_coverage(f, measured, gp.thinning_window_fraction * frame.mean_radius_px)
     thin = thinning_map(local, params=gp)

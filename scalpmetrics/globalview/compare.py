@@ -4,7 +4,12 @@ Every visit is analysed on its own (:func:`analyze_global`); the heads, not
 the hair, are aligned: each photo's zones come from its own head frame, so a
 zone covers the same part of the head whatever the framing, and clinic
 regions drawn on the baseline are carried to each follow-up by the head
-transform (baseline head frame -> follow-up head frame).
+transform (baseline head frame -> follow-up head frame). The visits whose
+scalp is seen are then analysed again with their shading fits pulled
+towards one scalp/hair contrast, the mean of their own
+(``globalview.share_visit_contrast``, ``globalview.visit_contrast_weight``):
+the colours are the person's, and a tilt of one photo's shading otherwise
+trades against its contrast.
 
 The change of a zone is ``100 * (followup - baseline)`` coverage, in
 percentage points. Its interval is normal with the standard error::
@@ -190,12 +195,22 @@ def compare_global(
     follow_regions = None if regions is None else (
         regions if regions.reference_frame is not None else regions.with_reference(base.head_frame)
     )
-    rest = tuple(
-        analyze_global(p, view=base.view, side=base.side, regions=follow_regions,
-                       template=template, params=params)
-        for p in loaded[1:]
-    )
-    return compare_global_analyses(loaded, (base, *rest), dates=dates, params=params)
+    def analyze(i: int, contrast: float | None = None) -> GlobalAnalysis:
+        if i == 0 and contrast is None:
+            return base
+        return analyze_global(loaded[i], view=base.view, side=base.side,
+                              regions=regions if i == 0 else follow_regions, template=template,
+                              cell_log_contrast=contrast, params=params)
+
+    analyses = [analyze(i) for i in range(len(loaded))]
+    seen = [i for i, a in enumerate(analyses) if a.colour_model["scalp_seen_weight"] >= 1.0
+            and a.colour_model["cell_log_contrast"] is not None]
+    if params.globalview.share_visit_contrast and len(seen) >= 2:
+        # the person's hair and scalp colours: one contrast for the visits that show scalp
+        shared = float(np.mean([analyses[i].colour_model["cell_log_contrast"] for i in seen]))
+        for i in seen:
+            analyses[i] = analyze(i, shared)
+    return compare_global_analyses(loaded, tuple(analyses), dates=dates, params=params)
 
 
 def compare_global_analyses(

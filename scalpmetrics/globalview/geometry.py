@@ -173,8 +173,10 @@ def fit_head_frame(
 
     Parameters
     ----------
-    mask : ndarray of bool, shape (H, W)
-        The head (and whatever joins it below), holes filled.
+    mask : ndarray of bool or float, shape (H, W)
+        The head (and whatever joins it below), holes filled; or the share of
+        every pixel that the head covers (0..1, a sub-pixel outline), whose
+        row sums are then the head's widths.
     aspect : float
         ``b / a`` of the frame.
     band_v : tuple of float
@@ -189,8 +191,9 @@ def fit_head_frame(
     """
     from scipy.optimize import least_squares
 
-    m = np.asarray(mask, dtype=bool)
-    rows = np.flatnonzero(m.any(axis=1))
+    m = np.asarray(mask)
+    m = m.astype(np.float64) if m.dtype != bool else m
+    rows = np.flatnonzero((m >= 0.5).any(axis=1))
     if rows.size < 8:
         return None
     counts = m.sum(axis=1).astype(np.float64)

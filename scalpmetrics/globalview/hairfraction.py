@@ -44,7 +44,10 @@ When no skin is seen (a full head of hair) the scalp level is taken from the
 brightest gaps; the coverage is then close to 1 and barely depends on it.
 A light class less than ``min_seen_contrast_ratio`` times brighter than
 pure hair is taken for lit hair (the two sides of a full head of hair under
-a side light), and the scalp is then treated as not seen.
+a side light), and the scalp is then treated as not seen. Near either
+decision (few skin cells, a contrast just above that ratio) the models with
+and without scalp are blended (:func:`seen_weight`), so that a small change
+of light moves the model a little instead of switching it.
 
 Limits: the lighting must be of one colour (mixed daylight and flash is not
 modelled); specular sheen on hair reads as scalp; hair whose luminance is
@@ -65,7 +68,7 @@ from scalpmetrics.globalview.colour import LUMA_RGB, luminance
 from scalpmetrics.globalview.geometry import HeadEllipse
 from scalpmetrics.params import GlobalViewParams
 
-__all__ = ["UnmixingModel", "fit_unmixing", "hair_fraction"]
+__all__ = ["UnmixingModel", "fit_unmixing", "hair_fraction", "seen_weight"]
 
 _EPS = 1e-4  # linear-light floor before logarithms
 _MIN_DOMAIN_PIXELS = 100  # fewer head pixels cannot give two colours and a shading field
@@ -82,9 +85,19 @@ class UnmixingModel:
     shading_coefficients : ndarray, shape (K,)
         Coefficients of the log-shading basis (see :func:`shading_basis`).
     scalp_seen : bool
-        False when no skin was found and the scalp level was estimated from the brightest gaps.
+        False when no skin was found and the scalp level was estimated from the
+        brightest gaps (more than half of the model is that of unseen scalp).
     contrast_ratio : float
         Luminance of pure scalp over that of pure hair (the final endmembers).
+    scalp_seen_weight : float
+        Weight of the model with scalp seen in a blend of the models with and
+        without it (1 = scalp seen, 0 = not seen; see :func:`fit_unmixing`).
+    scalp_cells : int
+        Grid cells that showed skin (0 when the scalp was not seen).
+    cell_log_contrast : float
+        Log of the ratio of the skin and hair cells' levels in the shading fit
+        (NaN when the scalp was not seen); the comparison of visits ties it
+        across the visits of one head (see :func:`fit_unmixing`).
     """
 
     hair_rgb: np.ndarray
@@ -92,13 +105,19 @@ class UnmixingModel:
     shading_coefficients: np.ndarray
     scalp_seen: bool
     contrast_ratio: float
+    scalp_seen_weight: float = 1.0
+    scalp_cells: int = 0
+    cell_log_contrast: float = float("nan")
 
     def to_dict(self) -> dict[str, object]:
         return {
             "hair_rgb_linear": [float(v) for v in self.hair_rgb],
             "scalp_rgb_linear": [float(v) for v in self.scalp_rgb],
             "scalp_seen": self.scalp_seen,
+            "scalp_seen_weight": float(self.scalp_seen_weight),
             "contrast_ratio": float(self.contrast_ratio),
+            "cell_log_contrast": float(self.cell_log_contrast)
+            if np.isfinite(self.cell_log_contrast) else None,
         }
 
 
@@ -219,6 +238,7 @@ def fit_unmixing(
     ellipse: HeadEllipse,
     domain: np.ndarray,
     *,
+    cell_log_contrast: float | None = None,
     params: GlobalViewParams = GlobalViewParams(),
 ) -> UnmixingModel:
     """Estimate hair colour, scalp colour and shading from the head's own pixels.
@@ -231,6 +251,13 @@ def fit_unmixing(
         Head frame in the same pixels.
     domain : ndarray of bool, shape (H, W)
         Head pixels to learn from (scalp and, when visible, the face).
+    cell_log_contrast : float, optional
+        Pull the skin cells' level towards the hair cells' level plus this
+        (log) in the shading fit (one more row, with ``visit_contrast_weight``
+        of the cells' total weight): with hair and bare skin in separate parts
+        of the head a tilt of the shading trades against the contrast, and a
+        contrast shared by the visits of one head (the person's colours)
+        steadies it. Applies when the scalp is seen.
     params : GlobalViewParams
 
     Returns
@@ -259,11 +286,76 @@ def fit_unmixing(
     cell_v = (np.arange(n_cells) // n_side + 0.5) / n_side * 2.0 - 1.0
     cell_basis = shading_basis(cell_u, cell_v)
     grid = (cells, n_cells, cell_basis)
-    model = _levels_and_colours(rgb, lum, basis, grid, params, scalp_allowed=True)
-    if model.scalp_seen and model.contrast_ratio < params.min_seen_contrast_ratio:
-        # a light class little brighter than pure hair is lit hair, not scalp
-        model = _levels_and_colours(rgb, lum, basis, grid, params, scalp_allowed=False)
-    return model
+    seen = _levels_and_colours(rgb, lum, basis, grid, params, scalp_allowed=True,
+                               tied_log_contrast=cell_log_contrast)
+    weight = seen_weight(seen.scalp_cells, seen.contrast_ratio, params) if seen.scalp_seen else 0.0
+    if weight >= 1.0:
+        return seen
+    unseen = _levels_and_colours(rgb, lum, basis, grid, params, scalp_allowed=False)
+    if weight <= 0.0:
+        return unseen
+    return _blend(seen, unseen, weight)
+
+
+def seen_weight(cells: int, contrast_ratio: float, params: GlobalViewParams) -> float:
+    """Weight of the colour model with scalp seen against the model without it.
+
+    The scalp counts as seen, fully, when at least ``min_scalp_cells +
+    scalp_cells_ramp - 1`` cells show skin and the light class is at least
+    ``min_seen_contrast_ratio * seen_contrast_ramp_ratio`` times brighter than
+    pure hair; not at all with fewer than ``min_scalp_cells`` cells or a
+    contrast below ``min_seen_contrast_ratio`` (lit hair, not scalp); in
+    between, the weight rises linearly with the cells and with the log of the
+    contrast (the product of the two). A photo near the decision then
+    changes its model a little with the light, not all at once.
+
+    Parameters
+    ----------
+    cells : int
+        Grid cells that showed skin.
+    contrast_ratio : float
+        Pure scalp over pure hair luminance of the model with scalp seen.
+    params : GlobalViewParams
+
+    Returns
+    -------
+    float
+        In 0..1.
+
+    Examples
+    --------
+    >>> from scalpmetrics.params import GlobalViewParams
+    >>> p = GlobalViewParams(min_scalp_cells=3, scalp_cells_ramp=2, min_seen_contrast_ratio=2.0,
+    ...                      seen_contrast_ramp_ratio=1.5)
+    >>> seen_weight(2, 5.0, p), seen_weight(3, 5.0, p), seen_weight(9, 5.0, p), seen_weight(9, 1.9, p)
+    (0.0, 0.5, 1.0, 0.0)
+    """
+    by_cells = (cells - params.min_scalp_cells + 1) / max(params.scalp_cells_ramp, 1)
+    ramp = np.log(params.seen_contrast_ramp_ratio)
+    by_contrast = (
+        np.log(contrast_ratio / params.min_seen_contrast_ratio) / ramp if ramp > 0
+        else float(contrast_ratio >= params.min_seen_contrast_ratio)
+    )
+    return float(np.clip(by_cells, 0.0, 1.0) * np.clip(by_contrast, 0.0, 1.0))
+
+
+def _blend(seen: UnmixingModel, unseen: UnmixingModel, weight: float) -> UnmixingModel:
+    """The two colour models mixed with ``weight`` on ``seen``: log-shading and log-colours linearly."""
+    def mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.exp(weight * np.log(np.maximum(a, _EPS)) + (1.0 - weight) * np.log(np.maximum(b, _EPS)))
+
+    hair, scalp = mix(seen.hair_rgb, unseen.hair_rgb), mix(seen.scalp_rgb, unseen.scalp_rgb)
+    return UnmixingModel(
+        hair_rgb=hair,
+        scalp_rgb=scalp,
+        shading_coefficients=weight * seen.shading_coefficients
+        + (1.0 - weight) * unseen.shading_coefficients,
+        scalp_seen=weight >= 0.5,
+        contrast_ratio=float((scalp @ LUMA_RGB) / (hair @ LUMA_RGB)),
+        scalp_seen_weight=weight,
+        scalp_cells=seen.scalp_cells,
+        cell_log_contrast=seen.cell_log_contrast,
+    )
 
 
 def _levels_and_colours(
@@ -274,12 +366,15 @@ def _levels_and_colours(
     params: GlobalViewParams,
     *,
     scalp_allowed: bool,
+    tied_log_contrast: float | None = None,
 ) -> UnmixingModel:
     """Alternate classification and shading fit, then take the two colours.
 
     ``scalp_allowed=False`` fits the hair class only and takes the scalp level
     from the brightest pixels (see the module notes). ``lum`` holds the log
     luminance of every domain pixel and of its neighbourhood average.
+    ``tied_log_contrast`` pulls the skin cells' offset towards the hair
+    cells' plus it in the shading fit (see :func:`fit_unmixing`).
     """
     logy, logy_smooth = lum
     cells, n_cells, cell_basis = grid
@@ -289,6 +384,8 @@ def _levels_and_colours(
     threshold = float(threshold_otsu(corrected)) if np.ptp(corrected) > 0 else float(corrected[0])
     c_dark = c_light = 0.0
     scalp_seen = scalp_allowed
+    n_scalp_cells = 0
+    cell_contrast = float("nan")
     for _ in range(params.shading_iterations):
         dark = corrected < threshold
         shade_cell = cell_basis @ coef
@@ -299,7 +396,8 @@ def _levels_and_colours(
             band=params.endmember_band_log,
         )
         has_d, has_l = np.isfinite(dark_lv), np.isfinite(light_lv)
-        scalp_seen = scalp_allowed and int(has_l.sum()) >= params.min_scalp_cells
+        n_scalp_cells = int(has_l.sum())
+        scalp_seen = scalp_allowed and n_scalp_cells >= params.min_scalp_cells
         rows, target, weight, cls = [], [], [], []
         for has, lv, n, k in ((has_d, dark_lv, n_dark, 0), (has_l, light_lv, n_light, 1)):
             if k == 1 and not scalp_seen:
@@ -318,10 +416,20 @@ def _levels_and_colours(
         full = np.concatenate([design, offsets], axis=1)
         ridge = np.zeros(full.shape[1])
         ridge[: design.shape[1]] = params.shading_ridge
-        sol = _robust_lstsq(full, t, wts, ridge)
+        tied = scalp_seen and tied_log_contrast is not None
+        if tied:  # one more row: the two offsets differ by the tied contrast
+            tie = np.zeros((1, full.shape[1]))
+            tie[0, -2:] = (-1.0, 1.0)
+            strength = np.sqrt(params.visit_contrast_weight * float(np.sum(wts * wts)))
+            sol = _robust_lstsq(np.concatenate([full, tie]), np.append(t, tied_log_contrast),
+                                np.append(wts, strength), ridge)
+        else:
+            sol = _robust_lstsq(full, t, wts, ridge)
         coef = sol[: design.shape[1]]
         corrected = logy - basis @ coef
         c_dark = float(sol[design.shape[1]])
+        if scalp_seen:
+            cell_contrast = float(sol[design.shape[1] + 1]) - c_dark
         if scalp_seen:
             skin = cl == 1
             about = t[skin] - design[skin] @ coef
@@ -351,6 +459,9 @@ def _levels_and_colours(
         shading_coefficients=coef,
         scalp_seen=scalp_seen,
         contrast_ratio=float(level_light / level_dark),
+        scalp_seen_weight=float(scalp_seen),
+        scalp_cells=n_scalp_cells if scalp_seen else 0,
+        cell_log_contrast=cell_contrast if scalp_seen else float("nan"),
     )
 
 

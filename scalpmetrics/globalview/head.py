@@ -9,6 +9,10 @@
 3. The head ellipse is fitted robustly to the subject's outline
    (:func:`~scalpmetrics.globalview.zones.fit_outline_ellipse`); ears, neck and
    shoulders are outliers of that fit.
+4. The fit is repeated on a sub-pixel outline of the working copy
+   (:func:`refine_frame`): near the outline, every pixel's share of head is
+   read from its colour between the local backdrop and the head just inside.
+   The refit is kept only when it agrees with the first fit.
 
 Limits: the backdrop must fill the photo's border and differ in colour or
 brightness from the hair (black hair on a black backdrop has no outline);
@@ -25,17 +29,29 @@ from scipy import ndimage
 
 from scalpmetrics.errors import HeadNotFoundError
 from scalpmetrics.globalview.colour import area_resize, luminance
-from scalpmetrics.globalview.geometry import HeadEllipse
-from scalpmetrics.globalview.zones import fit_outline_ellipse
+from scalpmetrics.globalview.geometry import HeadEllipse, fit_head_frame
+from scalpmetrics.globalview.zones import TEMPLATE_ASPECT, fit_outline_ellipse
 from scalpmetrics.params import GlobalViewParams
 
-__all__ = ["HeadFit", "Silhouette", "segment_subject", "fit_head", "find_head", "colour_features", "backdrop_distance"]
+__all__ = [
+    "HeadFit",
+    "Silhouette",
+    "segment_subject",
+    "fit_head",
+    "find_head",
+    "refine_frame",
+    "subpixel_head",
+    "colour_features",
+    "backdrop_distance",
+]
 
 _EPS = 0.004  # linear-light floor of the log features
 _MIN_SD = 0.02  # floor of the backdrop's robust SD per feature (log units)
 _CLOTHING_MIN_CHROMA = 0.08  # clothing: log-chromaticity this close to the gown's (or ...)
 _CLOTHING_SPREAD = 4.0  # ... this many robust SDs of the gown's own chromaticity
 _HEAD_TOP_SHARE = 0.15  # the top share of a seated subject's height is always head
+_INWARD_PX = 2  # a pixel of the outline is mixed with the head colour this far inside it
+_SEEN_NOISE = 4.0  # a colour this many times the backdrop's noise from the backdrop is head
 
 
 @dataclass(frozen=True, eq=False)
@@ -274,3 +290,135 @@ def fit_head(sil: Silhouette, *, view: str, params: GlobalViewParams = GlobalVie
 def find_head(linear: np.ndarray, *, view: str, params: GlobalViewParams = GlobalViewParams()) -> HeadFit:
     """:func:`segment_subject` then :func:`fit_head`."""
     return fit_head(segment_subject(linear, params=params), view=view, params=params)
+
+
+def _local_mean(image: np.ndarray, support: np.ndarray, sigma_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian-weighted mean of ``image`` over ``support`` pixels, and the weight found."""
+    w = support.astype(np.float32)
+    den = cv2.GaussianBlur(w, (0, 0), sigma_px)
+    num = cv2.GaussianBlur(image.astype(np.float32) * w[:, :, None], (0, 0), sigma_px)
+    return num / np.maximum(den, 1e-6)[:, :, None], den
+
+
+def subpixel_head(
+    linear: np.ndarray, mask: np.ndarray, frame: HeadEllipse, band_px: float
+) -> np.ndarray:
+    """Share of every pixel that the head covers, along the rows of the upper outline.
+
+    In linear light a pixel on the outline is the area mix of head and
+    backdrop. Along each row of the upper half of ``frame``, at each end of
+    ``mask``, every pixel within ``band_px`` of the end gets the position of
+    its colour between the local backdrop colour (pixels beyond the band,
+    averaged) and the colour of the pixel ``_INWARD_PX`` further inside (the
+    head just inside: forehead skin, hair or lit hair, whatever lies at the
+    outline there), clipped to 0..1; a pixel whose reference is within
+    ``_SEEN_NOISE`` times the backdrop's noise of the backdrop is itself
+    backdrop. Scanning inwards, the head is taken as whole after the first
+    pixel past half a share, so neither the texture of the hair inside nor a
+    thin band of skin at the outline (whose reference may lie in the hair
+    beyond it) counts as backdrop. Pixels elsewhere keep ``mask``; a row end
+    is kept as it is when no pixel of its band passes half a share or no
+    backdrop is found beyond it.
+
+    Parameters
+    ----------
+    linear : ndarray, shape (H, W, 3), float32
+        Linear RGB photo.
+    mask : ndarray of bool, shape (H, W)
+        Head mask of the same pixels (a coarse outline, within ``band_px``).
+    frame : HeadEllipse
+        Head frame fitted to ``mask``.
+    band_px : float
+        Half-width of the band about the outline that is refined, px.
+
+    Returns
+    -------
+    ndarray, shape (H, W), float32
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    h, w = mask.shape
+    k = int(np.ceil(band_px))
+    ring = 3.0  # width of the backdrop ring beyond the band, px
+    d_out = distance_transform_edt(~mask)
+    outer = ~mask & (d_out > band_px) & (d_out <= band_px + ring)
+    back_rgb, w_out = _local_mean(linear, outer, band_px + ring)
+    # squared colour distance of the backdrop's own noise about its local mean
+    floor = _SEEN_NOISE**2 * float(np.median(np.sum((linear[outer] - back_rgb[outer]) ** 2, axis=1)))
+    soft = mask.astype(np.float32)
+    y_mid = min(h, int(np.floor(frame.center_xy_px[1])))
+    for y in range(y_mid):
+        cols = np.flatnonzero(mask[y])
+        if cols.size == 0:
+            continue
+        for end, step in ((int(cols[0]), 1), (int(cols[-1]), -1)):
+            outside = end - step * (k + 1)  # where the backdrop is read
+            xs = end + step * np.arange(-k, k + 1)  # from outside inwards
+            inner = xs + step * _INWARD_PX
+            if not (0 <= outside < w and (xs >= 0).all() and (xs < w).all()
+                    and (inner >= 0).all() and (inner < w).all()) or w_out[y, outside] < 0.05:
+                continue
+            b = back_rgb[y, outside]
+            d = linear[y, inner] - b
+            d2 = np.sum(d * d, axis=1)
+            alpha = np.sum((linear[y, xs] - b) * d, axis=1) / np.maximum(d2, 1e-12)
+            # a reference that is itself backdrop: the pixel is further out
+            alpha = np.where(d2 >= floor, np.clip(alpha, 0.0, 1.0), 0.0)
+            past = np.flatnonzero(alpha >= 0.5)
+            if past.size == 0:
+                continue
+            alpha[past[0] + 1 :] = 1.0
+            soft[y, xs] = alpha
+    return soft
+
+
+def refine_frame(
+    linear: np.ndarray,
+    mask: np.ndarray,
+    coarse: HeadEllipse,
+    *,
+    view: str,
+    band_px: float,
+    params: GlobalViewParams = GlobalViewParams(),
+) -> HeadEllipse:
+    """The head frame refitted to a sub-pixel outline (see :func:`subpixel_head`).
+
+    The frame found on the reduced search copy is off by up to a pixel of
+    the photo, and thin zones across a hairline move by points for a pixel.
+    The same fit (:func:`~scalpmetrics.globalview.geometry.fit_head_frame`) is
+    repeated on the head's share of every pixel of ``linear``. The refit is
+    kept only when its centre and half-width agree with ``coarse`` within
+    ``outline_refit_tolerance_fraction`` of the head radius and its misfit is
+    within ``frame_max_misfit_fraction``; otherwise ``coarse`` is returned.
+
+    Parameters
+    ----------
+    linear : ndarray, shape (H, W, 3), float32
+        Linear RGB photo (the working copy).
+    mask : ndarray of bool, shape (H, W)
+        Head mask in the same pixels (the search copy's, enlarged).
+    coarse : HeadEllipse
+        Head frame found on the search copy, in the same pixels.
+    view : str
+        The view (sets the frame's aspect).
+    band_px : float
+        Half-width of the refined band about the outline, px (a little
+        more than a pixel of the search copy).
+    params : GlobalViewParams
+
+    Returns
+    -------
+    HeadEllipse
+    """
+    soft = subpixel_head(linear, mask, coarse, band_px)
+    fit = fit_head_frame(
+        soft, aspect=TEMPLATE_ASPECT[view], band_v=(params.frame_band_top_v, params.frame_band_bottom_v)
+    )
+    if fit is None or fit.rms_residual_fraction > params.frame_max_misfit_fraction:
+        return coarse
+    tol = params.outline_refit_tolerance_fraction * coarse.mean_radius_px
+    (cx0, cy0), (a0, _) = coarse.center_xy_px, coarse.semi_axes_px
+    (cx, cy), (a, _) = fit.ellipse.center_xy_px, fit.ellipse.semi_axes_px
+    if max(abs(cx - cx0), abs(cy - cy0), abs(a - a0)) > tol:
+        return coarse
+    return fit.ellipse
