@@ -12,7 +12,8 @@ Method (details and rationale in ``docs/methods.md``):
    the least contrasted pixels (the skin texture) and projected on the
    direction in which the most contrasted pixels of this photo differ most
    from skin: a signed contrast ``z`` in units of the skin's own noise,
-   whatever the hair and skin colours.
+   whatever the hair and skin colours. Pixels clipped in the photo
+   (:func:`clipped_pixels`) are left out of these statistics.
 3. **Detection.** Hysteresis on the lightly smoothed contrast (seeds
    ``seed_threshold_sigma`` above the skin noise, grown through pixels
    ``grow_threshold_sigma`` above it), both polarities at once; pixels of a
