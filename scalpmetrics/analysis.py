@@ -55,6 +55,7 @@ from scalpmetrics.segment import (
     clipped_pixels,
     enlarge_mask,
     reduce_image,
+    reduce_mask,
     segment_hair_fraction,
     working_factor,
 )
@@ -234,16 +235,13 @@ def _measure_hair(
     """
     factor = 1 if px_per_mm is None else working_factor(px_per_mm, params.segment)
     small = reduce_image(work, factor)
-    small_excluded = (reduce_image(excluded.astype(np.float32), factor) > 0 if excluded.any()
-                      else np.zeros(small.shape[:2], dtype=bool))
+    small_excluded = reduce_mask(excluded, factor)
     # Photo px per working px (the sides are reduced to whole px).
     sx = pixels.shape[1] / small.shape[1]
     sy = pixels.shape[0] / small.shape[0]
     scale = None if px_per_mm is None else px_per_mm / sx
     valid = ~small_excluded
-    clipped = clipped_pixels(work, params=params.segment)
-    if factor > 1:  # a working pixel is clipped when any of its photo pixels is
-        clipped = reduce_image(clipped.astype(np.float32), factor) > 0
+    clipped = reduce_mask(clipped_pixels(work, params=params.segment), factor)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The quality figures are measured alongside: those of the photo alone
         # while the hair is segmented, the contrast while it is traced.

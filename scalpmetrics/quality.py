@@ -477,38 +477,6 @@ def light_figures(
     }
 
 
-def measure_photo_quality(
-    pixels: np.ndarray,
-    *,
-    px_per_mm: float | None,
-    valid: np.ndarray | None = None,
-    params: QualityParams = QualityParams(),
-) -> dict[str, float | None]:
-    """The quality figures of the photo alone: blur, exposure and glare.
-
-    Parameters
-    ----------
-    pixels : ndarray, shape (H, W, 3), uint8 or uint16
-        The photo as loaded.
-    px_per_mm : float or None
-        Scale, for the blur limit and the glare blob width.
-    valid : ndarray of bool, shape (H, W), optional
-        The analysed pixels (a marker or chart left out).
-    params : QualityParams
-        Settings of the figures.
-
-    Returns
-    -------
-    dict
-        ``blur_px``, ``blur_limit_px`` (:func:`blur_figures`),
-        ``overexposed_fraction``, ``underexposed_fraction``,
-        ``glare_fraction`` (:func:`light_figures`); ``None`` where not
-        measurable.
-    """
-    return {**blur_figures(pixels, px_per_mm=px_per_mm, valid=valid, params=params),
-            **light_figures(pixels, px_per_mm=px_per_mm, valid=valid, params=params)}
-
-
 def measure_quality(
     pixels: np.ndarray,
     *,
@@ -538,14 +506,18 @@ def measure_quality(
     Returns
     -------
     dict
-        The figures of :func:`measure_photo_quality` and ``contrast``
-        (``None`` where not measurable).
+        ``blur_px``, ``blur_limit_px`` (:func:`blur_figures`),
+        ``overexposed_fraction``, ``underexposed_fraction``,
+        ``glare_fraction`` (:func:`light_figures`) and ``contrast``
+        (:func:`hair_scalp_contrast`); ``None`` where not measurable.
     """
-    figures = measure_photo_quality(pixels, px_per_mm=px_per_mm, valid=valid, params=params)
-    figures["contrast"] = hair_scalp_contrast(
-        normalized, hair_mask, valid=valid, min_hair_px=params.min_contrast_hair_px
-    )
-    return figures
+    return {
+        **blur_figures(pixels, px_per_mm=px_per_mm, valid=valid, params=params),
+        **light_figures(pixels, px_per_mm=px_per_mm, valid=valid, params=params),
+        "contrast": hair_scalp_contrast(
+            normalized, hair_mask, valid=valid, min_hair_px=params.min_contrast_hair_px
+        ),
+    }
 
 
 def quality_flags(figures: dict[str, float | None], *,

@@ -56,6 +56,7 @@ __all__ = [
     "enlarge_mask",
     "hair_fraction",
     "reduce_image",
+    "reduce_mask",
     "segment_hair",
     "segment_hair_fraction",
     "skin_peak",
@@ -407,6 +408,17 @@ def reduce_image(image: np.ndarray, factor: int) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
+def reduce_mask(mask: np.ndarray, factor: int) -> np.ndarray:
+    """A boolean mask reduced like :func:`reduce_image`: a reduced pixel is set
+    when any of its pixels is; the mask itself when ``factor`` is 1."""
+    if factor == 1:
+        return mask
+    if not mask.any():
+        h, w = mask.shape[:2]
+        return np.zeros((max(3, h // factor), max(3, w // factor)), dtype=bool)
+    return reduce_image(mask.astype(np.float32), factor) > 0
+
+
 def enlarge_mask(fraction: np.ndarray, shape: tuple[int, ...],
                  params: SegmentParams = SegmentParams()) -> np.ndarray:
     """Hair mask at full size from the coverage map of a reduced copy: the
@@ -440,8 +452,8 @@ def _segment(image: np.ndarray, scale_px_per_mm: float, params: SegmentParams,
     if factor == 1:
         return _segment_at_scale(image, scale_px_per_mm, params, clipped)
     small = reduce_image(image, factor)
-    if clipped is not None:  # a reduced pixel is clipped when any of its pixels is
-        clipped = reduce_image(clipped.astype(np.float32), factor) > 0
+    if clipped is not None:
+        clipped = reduce_mask(clipped, factor)
     frac_small, _ = _segment_at_scale(
         small, scale_px_per_mm * small.shape[1] / image.shape[1], params, clipped)
     frac = _enlarge(frac_small, image.shape)

@@ -220,15 +220,24 @@ def _skeleton_graph(mask: np.ndarray, dist: np.ndarray,
 
 
 def _run_medians(runs: list[np.ndarray], plane: np.ndarray) -> np.ndarray:
-    """``np.median`` of a float32 ``plane`` under each run's pixels, to the same bits
-    (the mean of the two middle values taken in float32)."""
+    """``np.median`` of a float32 ``plane`` under each run's pixels, to the same bits."""
     sizes = np.array([len(rc) for rc in runs], dtype=np.int64)
     rc = np.concatenate(runs).astype(int)
     owner = np.repeat(np.arange(len(runs)), sizes)
-    values = plane[rc[:, 0], rc[:, 1]]
+    return _group_medians(owner, plane[rc[:, 0], rc[:, 1]], len(runs))[0]
+
+
+def _group_medians(owner: np.ndarray, values: np.ndarray,
+                   n: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``np.median`` of each group's ``values`` (groups ``0..n-1``, none empty),
+    to the same bits (the mean of the two middle values, in the values' type),
+    and each group's values in increasing order."""
     ordered = values[np.lexsort((values, owner))]
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    return (ordered[starts + (sizes - 1) // 2] + ordered[starts + sizes // 2]) / np.float32(2.0)
+    counts = np.bincount(owner, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    middle = ordered[starts + (counts - 1) // 2] + ordered[starts + counts // 2]
+    medians = middle / ordered.dtype.type(2)
+    return medians, np.split(ordered, starts[1:])
 
 
 def _simplify(segments: list[_Segment], n_nodes: int, node_xy: np.ndarray,
@@ -572,12 +581,8 @@ def _profile_widths(chains: list[_Chain], arcs: list[np.ndarray], fraction: np.n
         ok = np.logical_and.accumulate(ok, axis=1)
         total += (side * ok).sum(axis=1) * params.profile_step_px
     total -= prof[:, mid] * params.profile_step_px  # centre counted twice
-    # Every centreline has a profile (see _sample_points); np.median of each, to the same bits.
-    ordered = total[np.lexsort((total, owner))]
-    counts = np.bincount(owner, minlength=len(chains))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    widths = (ordered[starts + (counts - 1) // 2] + ordered[starts + counts // 2]) / 2
-    return widths, np.split(ordered, starts[1:])
+    # Every centreline has a profile (see _sample_points).
+    return _group_medians(owner, total, len(chains))
 
 
 def _at_border(xy_rc: np.ndarray, shape: tuple[int, int], margin: float) -> bool:
