@@ -37,6 +37,7 @@ is the reference).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -242,14 +243,14 @@ def main() -> None:
     ap.add_argument("--part", choices=("all", "phantoms", "fdu", "patches"), default="all")
     ap.add_argument("--verbose", action="store_true", help="one line per photo")
     ap.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
-                    help="override a parameter (tuning only; the figures are of the defaults)")
+                    help="override a parameter, VALUE in JSON (true, 0.5); figures then are of the overrides")
     args = ap.parse_args()
     global PARAMS
     overrides: dict = {}
     for item in args.set:
         key, value = item.split("=", 1)
         group, name = key.split(".", 1)
-        overrides.setdefault(group, {})[name] = float(value)
+        overrides.setdefault(group, {})[name] = json.loads(value)
     if overrides:
         PARAMS = Params.from_dict(overrides)
         print(f"PARAMETER OVERRIDES {overrides}\n")

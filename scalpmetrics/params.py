@@ -189,6 +189,22 @@ class SegmentParams:
     tail_fraction: float = _p(
         0.03, 0.001, 0.5, "the most contrasted share of pixels used to learn the hair colour, fraction"
     )
+    second_hair_colour: bool = _p(
+        False, None, None,
+        "also look for hair of the other brightness (white or grey among pigmented hairs): "
+        "truer density for greying hair, less steady across lights (docs/methods.md), flag",
+    )
+    second_colour_seed_sigma: float = _p(
+        5.0, 1.0, 100.0, "seed threshold along the second hair colour, in noise standard deviations"
+    )
+    second_colour_min_elongation: float = _p(
+        3.0, 1.0, 100.0,
+        "pieces of the second hair colour must be at least this elongated (long over short axis), ratio",
+    )
+    second_colour_min_area_share: float = _p(
+        0.1, 0.0, 100.0,
+        "the second hair colour is kept only if its mask is at least this share of the first's, ratio",
+    )
     noise_floor_log: float = _p(
         0.005, 1e-5, 1.0, "floor added to the skin texture spread per channel, log units"
     )

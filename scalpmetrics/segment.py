@@ -22,6 +22,13 @@ Method (details and rationale in ``docs/methods.md``):
    device's grey band) are left out; pieces shorter
    than ``min_shaft_length_um`` and compact round blobs (openings, flakes,
    pigment dots) are dropped.
+   Optionally (``second_hair_colour``, off by default) hair of the other
+   brightness is looked for as well: white or grey hairs among pigmented
+   ones lie along another colour direction than the dark hairs the first
+   direction finds. The second direction is learned from the lighter (or
+   darker) pixels the first detection left; its pieces must be elongated,
+   and are kept only as a population at least ``second_colour_min_area_share``
+   of the first mask (a few stray pieces are skin texture).
 4. **Boundary and coverage.** Each kept piece's core contrast (a high
    percentile of its contrast) gives the hair fraction ``contrast / core``
    of the pixels near it; pixels at least ``edge_fraction`` covered are hair.
@@ -175,10 +182,14 @@ def _sample_index(n_px: int, usable: np.ndarray | None, params: SegmentParams) -
     return index
 
 
-def _contrast(image: np.ndarray, window_px: float, params: SegmentParams,
-              index: np.ndarray) -> np.ndarray:
-    """Signed hair contrast (positive = darker than skin) in skin-noise units,
-    its statistics taken on the pixels ``index`` (flat indices)."""
+def _whitened_contrast(image: np.ndarray, window_px: float, params: SegmentParams,
+                       index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log contrast to the skin and its whitening by the skin texture.
+
+    Returns the (H, W, 3) log contrast ``d`` (skin peak at zero), the 3x3
+    whitening matrix and the whitened contrast of the sampled pixels
+    ``index`` (flat indices), one row each.
+    """
     image = np.ascontiguousarray(image, dtype=np.float32)
     d = cv2.log(image + _EPS)
     if window_px > 0:
@@ -192,11 +203,22 @@ def _contrast(image: np.ndarray, window_px: float, params: SegmentParams,
     cov = np.cov(skin, rowvar=False) + np.eye(3) * params.noise_floor_log**2
     evals, evecs = np.linalg.eigh(cov)
     whiten = evecs @ np.diag(1.0 / np.sqrt(evals)) @ evecs.T
-    ws = _rows_times(sample, whiten)
-    wn = np.linalg.norm(ws, axis=1)
-    tail = ws[wn >= np.quantile(wn, 1.0 - params.tail_fraction)]
+    return d, whiten, _rows_times(sample, whiten)
+
+
+def _hair_direction(whitened: np.ndarray, params: SegmentParams) -> np.ndarray:
+    """Unit direction (whitened space) in which the most contrasted of the
+    ``whitened`` rows differ most from skin."""
+    wn = np.linalg.norm(whitened, axis=1)
+    tail = whitened[wn >= np.quantile(wn, 1.0 - params.tail_fraction)]
     _, vecs = np.linalg.eigh(tail.T @ tail)
-    u = vecs[:, -1]
+    return vecs[:, -1]
+
+
+def _projected_contrast(d: np.ndarray, whiten: np.ndarray, u: np.ndarray,
+                        index: np.ndarray) -> np.ndarray:
+    """Signed contrast along whitened direction ``u`` in skin-noise units
+    (positive = darker than skin), its skin peak found on the pixels ``index``."""
     # Orient so that darker-than-skin (negative mean log) projects positive.
     if (whiten @ u).sum() > 0:
         u = -u
@@ -278,6 +300,23 @@ def _blob_filter(stats: np.ndarray, min_length_px: float, max_blob_px: float,
     return keep
 
 
+def _elongation(labels: np.ndarray, n: int) -> np.ndarray:
+    """Per label ``0..n-1``: the ratio of the long to the short axis of its
+    pixels' spread (1 for a round piece, about length / width for a shaft)."""
+    h, w = labels.shape
+    lab = labels.ravel()
+    y, x = np.divmod(np.arange(lab.size, dtype=np.float64), w)
+    count = np.maximum(np.bincount(lab, minlength=n), 1)
+    mx = np.bincount(lab, weights=x, minlength=n) / count
+    my = np.bincount(lab, weights=y, minlength=n) / count
+    sxx = np.bincount(lab, weights=x * x, minlength=n) / count - mx * mx + 1.0 / 12.0
+    syy = np.bincount(lab, weights=y * y, minlength=n) / count - my * my + 1.0 / 12.0
+    sxy = np.bincount(lab, weights=x * y, minlength=n) / count - mx * my
+    half_diff = np.sqrt(((sxx - syy) / 2.0) ** 2 + sxy**2)
+    mean = (sxx + syy) / 2.0
+    return np.sqrt((mean + half_diff) / np.maximum(mean - half_diff, 1e-12))
+
+
 def _blank_border_area(image: np.ndarray, params: SegmentParams) -> np.ndarray:
     """Perfectly flat areas joined to the image border (a capture device's
     grey band or frame), grown by the window: not scalp, never hair.
@@ -311,30 +350,78 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
     um = scale_px_per_mm / 1000.0  # px per um
     index = _sample_index(image.shape[0] * image.shape[1],
                           None if clipped is None else ~clipped, params)
-    z = _contrast(image, params.reference_window_um * um, params, index)
-    sigma = max(params.min_smoothing_px, params.smoothing_widths * params.min_shaft_width_um * um)
-    zs = cv2.GaussianBlur(z, (0, 0), sigma)
-    zc, zspread = skin_peak(zs.reshape(-1)[index])
-    # Smoothing white noise of unit spread leaves 1 / (2 sqrt(pi) sigma) of it.
-    zspread = max(zspread, _MIN_WHITENED_SPREAD / (2.0 * np.sqrt(np.pi) * sigma))
-    stat = np.abs(zs - np.float32(zc)) / np.float32(zspread)
+    d, whiten, whitened = _whitened_contrast(image, params.reference_window_um * um, params, index)
     # Saturated colours no hair has (graphics burnt into the photo: text,
     # rulers, drawn circles) are never hair; their anti-aliased rims neither.
     r, g, b = image[:, :, 0], image[:, :, 1], image[:, :, 2]
     chroma = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
     graphic = cv2.dilate((chroma > params.max_hair_chroma).astype(np.uint8),
                          np.ones((3, 3), np.uint8)).astype(bool)
-    stat[graphic | _blank_border_area(image, params)] = 0.0
-    seeds = (stat >= params.seed_threshold_sigma).astype(np.uint8)
+    excluded = graphic | _blank_border_area(image, params)
+    u = _hair_direction(whitened, params)
+    z = _projected_contrast(d, whiten, u, index)
+    fraction, mask, found = _detect(z, um, params, index, excluded)
+    if params.second_hair_colour:
+        # A second hair colour of the other brightness (white or grey hairs
+        # among dark ones, or dark among light) is looked for along the
+        # direction in which the other-brightness pixels the first colour
+        # left differ most from skin.
+        luminance = _channel_sum(d)
+        lighter = not (mask.any() and float(luminance[mask].sum()) > 0)
+        reach = int(round(params.max_shaft_width_um * um / 2.0))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+        left = ~cv2.dilate(found.astype(np.uint8), kernel).astype(bool).reshape(-1)[index]
+        left &= (luminance.reshape(-1)[index] > 0) == lighter
+        if left.sum() >= params.min_statistics_px:
+            u2 = _hair_direction(whitened[left], params)
+            z2 = _projected_contrast(d, whiten, u2, index)
+            fraction2, mask2, _ = _detect(z2, um, params, index, excluded | mask,
+                                          seed_sigma=params.second_colour_seed_sigma,
+                                          luminance=luminance, lighter=lighter)
+            # A few stray pieces are skin texture, not a second population.
+            if mask2.sum() >= params.second_colour_min_area_share * mask.sum():
+                fraction = np.maximum(fraction, fraction2)
+                mask |= mask2
+    return fraction, mask
+
+
+def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
+            excluded: np.ndarray, seed_sigma: float | None = None,
+            luminance: np.ndarray | None = None, lighter: bool | None = None,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hair along one contrast map ``z``.
+
+    Returns the fraction map, the mask, and every piece detected before the
+    shape filters (the pixels this hair colour explains). With ``lighter``
+    given, only elongated pieces (``second_colour_min_elongation``) whose
+    mean ``luminance`` contrast is of that sign are kept, and seeds need
+    ``seed_sigma`` instead of ``seed_threshold_sigma``.
+    """
+    sigma = max(params.min_smoothing_px, params.smoothing_widths * params.min_shaft_width_um * um)
+    zs = cv2.GaussianBlur(z, (0, 0), sigma)
+    zc, zspread = skin_peak(zs.reshape(-1)[index])
+    # Smoothing white noise of unit spread leaves 1 / (2 sqrt(pi) sigma) of it.
+    zspread = max(zspread, _MIN_WHITENED_SPREAD / (2.0 * np.sqrt(np.pi) * sigma))
+    stat = np.abs(zs - np.float32(zc)) / np.float32(zspread)
+    stat[excluded] = 0.0
+    seed_sigma = params.seed_threshold_sigma if seed_sigma is None else seed_sigma
+    seeds = (stat >= seed_sigma).astype(np.uint8)
     grow = (stat >= params.grow_threshold_sigma).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(grow, connectivity=8)
     has_seed = np.zeros(n, dtype=bool)
     has_seed[labels[seeds > 0]] = True
+    has_seed[0] = False
+    found = has_seed[labels]
     keep = has_seed & _blob_filter(stats, params.min_shaft_length_um * um,
                                    params.max_blob_diameter_um * um, params)
+    if lighter is not None:
+        # Only elongated pieces lighter (or only darker) than the skin on average.
+        brightness = np.bincount(labels.ravel(), weights=luminance.ravel(), minlength=n)
+        keep &= (brightness > 0) == lighter
+        keep &= _elongation(labels, n) >= params.second_colour_min_elongation
     fraction = np.zeros(z.shape, dtype=np.float32)
     if not keep.any():
-        return fraction, np.zeros(z.shape, dtype=bool)
+        return fraction, np.zeros(z.shape, dtype=bool), found
     # Per piece: polarity (darker or lighter than skin) and core contrast.
     fsig = params.fraction_smoothing_px
     zf = cv2.GaussianBlur(z, (0, 0), fsig) if fsig > 0 else z
@@ -371,7 +458,7 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
     rim = cv2.dilate(m8, ones).astype(bool) & ~mask
     fraction[cv2.erode(m8, ones).astype(bool)] = 1.0
     fraction[~(mask | rim)] = 0.0
-    return fraction, mask
+    return fraction, mask, found
 
 
 def working_factor(px_per_mm: float, params: SegmentParams = SegmentParams()) -> int:

@@ -121,3 +121,27 @@ def test_skin_peak_ignores_the_hair_side():
 def test_bad_input_is_refused(bad):
     with pytest.raises(ImageArrayError):
         segment_hair(bad, px_per_mm=PPM)
+
+
+def test_second_hair_colour_finds_white_hairs_among_dark_ones():
+    # White hairs on medium skin lie along another colour direction than the
+    # few dark hairs among them: the default finds almost none of them.
+    ph, img = _phantom(seed=6, skin_type=3, hair_colour="white")
+    plain = segment_hair_fraction(img, px_per_mm=PPM).mask
+    both = segment_hair_fraction(img, px_per_mm=PPM,
+                                 params=SegmentParams(second_hair_colour=True)).mask
+    assert _dice(plain, ph.hair_mask) < 0.3
+    assert _dice(both, ph.hair_mask) >= 0.7
+
+
+def test_second_hair_colour_leaves_one_colour_photos_alone():
+    # Without a second population the stray texture pieces it finds (here
+    # about 600 px of them) are dropped, so the mask is the default one.
+    ph, img = _phantom(seed=5, skin_type=2, hair_colour="black")
+    plain = segment_hair_fraction(img, px_per_mm=PPM).mask
+    both = segment_hair_fraction(img, px_per_mm=PPM,
+                                 params=SegmentParams(second_hair_colour=True)).mask
+    ungated = segment_hair_fraction(img, px_per_mm=PPM, params=SegmentParams(
+        second_hair_colour=True, second_colour_min_area_share=0.0)).mask
+    assert np.array_equal(plain, both)
+    assert (ungated & ~plain).sum() > 100
