@@ -12,9 +12,10 @@ Method (details in ``docs/methods.md``):
    ``max_bend_deg``); paired segments are one shaft, unpaired ones end there
    (a hair leaving a follicular unit, or touching another). Chains of paired
    segments are the shafts.
-3. **Width.** The hair-coverage map is integrated across the shaft on
-   perpendicular profiles every ``width_sample_step_px``, away from junctions;
-   the shaft's width is the median of those integrals (sub-pixel).
+3. **Width.** The hair-coverage map (the mask itself unless one is given)
+   is integrated across the shaft on perpendicular profiles every
+   ``width_sample_step_px``, away from junctions; the shaft's width is the
+   median of those integrals.
 4. **Ends.** An end is *cut by the border* when it lies within a shaft
    width of the image edge. Of the two ends, the emergence end is chosen by
    the rule in :func:`_choose_emergence`; a shaft is counted when its
