@@ -23,6 +23,7 @@ import numpy as np
 
 from scalpmetrics.errors import ImageArrayError
 from scalpmetrics.params import NormalizeParams
+from scalpmetrics.selection import quantile
 
 __all__ = ["normalize_photo", "luminance"]
 
@@ -104,7 +105,7 @@ def skin_colour_grid(image: np.ndarray, *, tile_px: float,
     tile_id = (rows[:, None] * ntx + cols[None, :]).ravel()
     rgb = sample.reshape(-1, 3)
     lum = np.log(rgb @ _LUMA_RGB + np.float32(1.0 / 255.0))
-    lo, hi = np.quantile(lum, [0.002, 0.998])
+    lo, hi = quantile(lum, [0.002, 0.998])
     bins = params.mode_bins
     # The bin of each sample (clipped before the truncation: the same bins, sooner).
     b = (lum - lo) / max(hi - lo, 1e-6) * bins

@@ -56,6 +56,7 @@ import numpy as np
 from scalpmetrics.errors import ImageArrayError
 from scalpmetrics.normalize import skin_background
 from scalpmetrics.params import SegmentParams
+from scalpmetrics.selection import quantile
 
 __all__ = [
     "HairSegmentation",
@@ -135,7 +136,7 @@ def skin_peak(values: np.ndarray, *, bins: int = 256) -> tuple[float, float]:
     >>> bool(abs(c) < 0.3 and 0.7 < s < 1.3)
     True
     """
-    lo, hi = np.quantile(values, [0.01, 0.99])
+    lo, hi = quantile(values, [0.01, 0.99])
     if not hi > lo:
         return float(lo), 1e-6
     hist, edges = np.histogram(values, bins=bins, range=(lo, hi))
@@ -199,7 +200,7 @@ def _whitened_contrast(image: np.ndarray, window_px: float, params: SegmentParam
     sample -= centre
     d -= centre.astype(np.float32)
     norm = np.linalg.norm(sample, axis=1)
-    skin = sample[norm <= np.quantile(norm, params.skin_quantile)]
+    skin = sample[norm <= quantile(norm, params.skin_quantile)]
     cov = np.cov(skin, rowvar=False) + np.eye(3) * params.noise_floor_log**2
     evals, evecs = np.linalg.eigh(cov)
     whiten = evecs @ np.diag(1.0 / np.sqrt(evals)) @ evecs.T
@@ -210,7 +211,7 @@ def _hair_direction(whitened: np.ndarray, params: SegmentParams) -> np.ndarray:
     """Unit direction (whitened space) in which the most contrasted of the
     ``whitened`` rows differ most from skin."""
     wn = np.linalg.norm(whitened, axis=1)
-    tail = whitened[wn >= np.quantile(wn, 1.0 - params.tail_fraction)]
+    tail = whitened[wn >= quantile(wn, 1.0 - params.tail_fraction)]
     _, vecs = np.linalg.eigh(tail.T @ tail)
     return vecs[:, -1]
 
