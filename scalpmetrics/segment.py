@@ -198,7 +198,9 @@ def _whitened_contrast(image: np.ndarray, window_px: float, params: SegmentParam
     sample = d.reshape(-1, 3)[index].astype(np.float64)
     centre = np.array([skin_peak(sample[:, c])[0] for c in range(3)])
     sample -= centre
-    d -= centre.astype(np.float32)
+    # OpenCV's per-channel scalar subtraction gives the same float32 differences
+    # as NumPy's broadcast over the short last axis, several times sooner.
+    cv2.subtract(d, (*centre.tolist(), 0.0), dst=d)
     norm = np.linalg.norm(sample, axis=1)
     skin = sample[norm <= quantile(norm, params.skin_quantile)]
     cov = np.cov(skin, rowvar=False) + np.eye(3) * params.noise_floor_log**2
@@ -331,13 +333,16 @@ def _blank_border_area(image: np.ndarray, params: SegmentParams) -> np.ndarray:
     mean = cv2.blur(lum, (k, k))
     var = cv2.blur(lum * lum, (k, k)) - mean * mean
     flat = (var < np.float32(params.blank_max_std) ** 2).astype(np.uint8)
+    h, w = lum.shape
+    min_area_px = params.blank_min_area_fraction * h * w
+    if np.count_nonzero(flat) < min_area_px:
+        return np.zeros(lum.shape, dtype=bool)  # too few flat pixels for any piece
     n, labels, stats, _ = cv2.connectedComponentsWithStats(flat, connectivity=8)
     x0, y0 = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     x1 = x0 + stats[:, cv2.CC_STAT_WIDTH]
     y1 = y0 + stats[:, cv2.CC_STAT_HEIGHT]
-    h, w = lum.shape
     border = (x0 == 0) | (y0 == 0) | (x1 >= w) | (y1 >= h)
-    big = stats[:, cv2.CC_STAT_AREA] >= params.blank_min_area_fraction * h * w
+    big = stats[:, cv2.CC_STAT_AREA] >= min_area_px
     keep = border & big
     keep[0] = False
     if not keep.any():

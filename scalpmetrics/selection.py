@@ -26,25 +26,37 @@ _MIN_SAMPLE_SIZE = 8 * _PROBE_SIZE
 # few ranks for the probe's own discreteness.
 _MARGIN_SIGMAS = 5.0
 _MARGIN_RANKS = 4
+# Ranks within this share of either end are in a tail.
+_TAIL_SHARE = 0.4
 
 
 def _bracket(values: np.ndarray, probe: np.ndarray, first: int,
              last: int) -> tuple[int, np.ndarray]:
     """The sample values between the probe values bracketing ranks ``first``
-    to ``last`` (0-based, ascending), and the count of values below them."""
+    to ``last`` (0-based, ascending), and the count of values below them.
+
+    A bracket in a tail is cut from the few values beyond its inner bound
+    (one comparison of the whole sample instead of two). Values are selected
+    with ``np.compress``, much faster than a boolean index here.
+    """
     n, m = values.size, probe.size
     p = 0.5 * (first + last) / n
     margin = _MARGIN_SIGMAS * np.sqrt(m * p * (1.0 - p)) + _MARGIN_RANKS
     j0 = int(np.floor(first * m / n - margin))
     j1 = int(np.ceil(last * m / n + margin))
-    inside = np.ones(n, dtype=bool)
-    below = 0
-    if j0 >= 0:
-        inside &= values >= probe[j0]
-        below = int(np.count_nonzero(values < probe[j0]))
-    if j1 < m:
-        inside &= values <= probe[j1]
-    return below, values[inside]
+    lo = probe[j0] if j0 >= 0 else None
+    hi = probe[j1] if j1 < m else None
+    if lo is None and hi is None:
+        return 0, values
+    if hi is not None and (lo is None or p < _TAIL_SHARE):
+        tail = np.compress(values <= hi, values)
+        window = tail if lo is None else np.compress(tail >= lo, tail)
+        return tail.size - window.size, window
+    if lo is not None and (hi is None or p > 1.0 - _TAIL_SHARE):
+        tail = np.compress(values >= lo, values)
+        window = tail if hi is None else np.compress(tail <= hi, tail)
+        return n - tail.size, window
+    return int(np.count_nonzero(values < lo)), np.compress((values >= lo) & (values <= hi), values)
 
 
 def _order_statistics(values: np.ndarray, ranks: list[list[int]]) -> np.ndarray | None:
@@ -92,7 +104,7 @@ def quantile(values: np.ndarray, q: float | list[float] | np.ndarray) -> np.floa
     >>> bool(quantile(x, 0.25) == np.quantile(x, 0.25))
     True
     """
-    values = np.asarray(values).reshape(-1)
+    values = np.ascontiguousarray(values).reshape(-1)
     qs = np.asarray(q, dtype=np.float64)
     if not (_usable(values) and qs.ndim <= 1 and ((qs > 0) & (qs < 1)).all()):
         return np.quantile(values, q)
@@ -131,7 +143,7 @@ def median(values: np.ndarray) -> np.floating:
     >>> bool(median(x) == np.median(x))
     True
     """
-    values = np.asarray(values).reshape(-1)
+    values = np.ascontiguousarray(values).reshape(-1)
     if not _usable(values):
         return np.median(values)
     half = values.size // 2
