@@ -170,6 +170,14 @@ def _rows_times(rows: np.ndarray, matrix: np.ndarray, block: int = 8192) -> np.n
     return out
 
 
+def _row_norms(rows: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(rows, axis=1)`` of a C-ordered (N, 3) float array, in the
+    same order (``(x*x + y*y) + z*z``) and so to the same bits, without the
+    reduction along the short last axis."""
+    x, y, z = rows[:, 0], rows[:, 1], rows[:, 2]
+    return np.sqrt((x * x + y * y) + z * z)
+
+
 def _sample_index(n_px: int, usable: np.ndarray | None, params: SegmentParams) -> np.ndarray:
     """Flat indices of the pixels the colour statistics are taken from: a
     regular sample of about ``statistics_sample_px``, usable pixels only
@@ -201,7 +209,7 @@ def _whitened_contrast(image: np.ndarray, window_px: float, params: SegmentParam
     # OpenCV's per-channel scalar subtraction gives the same float32 differences
     # as NumPy's broadcast over the short last axis, several times sooner.
     cv2.subtract(d, (*centre.tolist(), 0.0), dst=d)
-    norm = np.linalg.norm(sample, axis=1)
+    norm = _row_norms(sample)
     skin = sample[norm <= quantile(norm, params.skin_quantile)]
     cov = np.cov(skin, rowvar=False) + np.eye(3) * params.noise_floor_log**2
     evals, evecs = np.linalg.eigh(cov)
@@ -212,7 +220,7 @@ def _whitened_contrast(image: np.ndarray, window_px: float, params: SegmentParam
 def _hair_direction(whitened: np.ndarray, params: SegmentParams) -> np.ndarray:
     """Unit direction (whitened space) in which the most contrasted of the
     ``whitened`` rows differ most from skin."""
-    wn = np.linalg.norm(whitened, axis=1)
+    wn = _row_norms(whitened)
     tail = whitened[wn >= quantile(wn, 1.0 - params.tail_fraction)]
     _, vecs = np.linalg.eigh(tail.T @ tail)
     return vecs[:, -1]
