@@ -163,4 +163,5 @@ def test_shortcuts_give_numpys_bits():
     cv2.subtract(by_cv, (*centre.tolist(), 0.0), dst=by_cv)
     assert by_cv.tobytes() == (image - centre.astype(np.float32)).tobytes()
     pixels = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
-    assert (clipped_pixels(pixels) == (pixels.max(axis=2) >= 0.995 * 255)).all()
+    level = SegmentParams().clipped_level_fraction * 255
+    assert (clipped_pixels(pixels) == (pixels.max(axis=2) >= level)).all()
