@@ -277,13 +277,16 @@ def _label_percentiles(labels: np.ndarray, values: np.ndarray, n: int,
     return out
 
 
-def _nearby_piece(labels: np.ndarray, keep: np.ndarray, reach: int) -> np.ndarray:
+def _nearby_piece(labels: np.ndarray, keep: np.ndarray,
+                  reach: int) -> tuple[np.ndarray, np.ndarray]:
     """The highest label of a kept piece within ``reach`` px (elliptic
-    neighbourhood) of each pixel, 0 where none.
+    neighbourhood) of each pixel, as a rank map (0 where none) and the label
+    of each rank: ``label = kept[rank]``.
 
     The kept labels are renumbered in order (so the highest stays the
     highest) to the smallest integer type that holds them: the dilation is
-    cheaper on small integers than on the float labels it stands for.
+    cheaper on small integers than on the float labels it stands for, and
+    only the pixels near a piece need their label back.
     """
     rank = np.cumsum(keep) * keep
     n_kept = int(rank[-1]) if rank.size else 0
@@ -292,8 +295,7 @@ def _nearby_piece(labels: np.ndarray, keep: np.ndarray, reach: int) -> np.ndarra
     if reach > 0:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
         support = cv2.dilate(support, kernel)
-    kept = np.concatenate([[0], np.nonzero(keep)[0]])
-    return kept[support.astype(np.int64)]
+    return support, np.concatenate([[0], np.nonzero(keep)[0]])
 
 
 def _blob_filter(stats: np.ndarray, min_length_px: float, max_blob_px: float,
@@ -374,7 +376,7 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
     excluded = graphic | _blank_border_area(image, params)
     u = _hair_direction(whitened, params)
     z = _projected_contrast(d, whiten, u, index)
-    fraction, mask, found = _detect(z, um, params, index, excluded)
+    fraction, mask, (labels, detected) = _detect(z, um, params, index, excluded)
     if params.second_hair_colour:
         # A second hair colour of the other brightness (white or grey hairs
         # among dark ones, or dark among light) is looked for along the
@@ -384,7 +386,8 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
         lighter = not (mask.any() and float(luminance[mask].sum()) > 0)
         reach = int(round(params.max_shaft_width_um * um / 2.0))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-        left = ~cv2.dilate(found.astype(np.uint8), kernel).astype(bool).reshape(-1)[index]
+        found = detected[labels].astype(np.uint8)
+        left = ~cv2.dilate(found, kernel).astype(bool).reshape(-1)[index]
         left &= (luminance.reshape(-1)[index] > 0) == lighter
         if left.sum() >= params.min_statistics_px:
             u2 = _hair_direction(whitened[left], params)
@@ -402,11 +405,12 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
 def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
             excluded: np.ndarray, seed_sigma: float | None = None,
             luminance: np.ndarray | None = None, lighter: bool | None = None,
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Hair along one contrast map ``z``.
 
-    Returns the fraction map, the mask, and every piece detected before the
-    shape filters (the pixels this hair colour explains). With ``lighter``
+    Returns the fraction map, the mask, and the pieces detected before the
+    shape filters as their label image and which labels were detected (the
+    pixels this hair colour explains are ``detected[labels]``). With ``lighter``
     given, only elongated pieces (``second_colour_min_elongation``) whose
     mean ``luminance`` contrast is of that sign are kept, and seeds need
     ``seed_sigma`` instead of ``seed_threshold_sigma``.
@@ -425,7 +429,7 @@ def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
     has_seed = np.zeros(n, dtype=bool)
     has_seed[labels[seeds > 0]] = True
     has_seed[0] = False
-    found = has_seed[labels]
+    found = (labels, has_seed)
     keep = has_seed & _blob_filter(stats, params.min_shaft_length_um * um,
                                    params.max_blob_diameter_um * um, params)
     if lighter is not None:
@@ -449,9 +453,9 @@ def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
     core = _label_percentiles(ll, value, n, params.core_percentile)
     core = np.maximum(core, np.float32(params.grow_threshold_sigma))
     # Pixels within half a widest shaft of a kept piece take its fraction.
-    near = _nearby_piece(labels, keep, int(round(params.max_shaft_width_um * um / 2.0)))
+    near, kept = _nearby_piece(labels, keep, int(round(params.max_shaft_width_um * um / 2.0)))
     inside = near > 0
-    k = near[inside]
+    k = kept[near[inside].astype(np.int64)]
     fraction[inside] = np.clip(zf[inside] * polarity[k] / core[k], 0.0, 1.0)
     mask = fraction >= params.edge_fraction
     # Close narrow gaps inside shafts (a shaft's lighter highlight band).
@@ -463,7 +467,7 @@ def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
     # Keep only mask pieces that hold a seed of a kept piece.
     n2, lab2 = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
     hit = np.zeros(n2, dtype=bool)
-    hit[lab2[(seeds > 0) & keep[labels] & mask]] = True
+    hit[lab2[(seeds > 0) & sel.reshape(mask.shape) & mask]] = True
     hit[0] = False
     mask = hit[lab2]
     # Coverage: full inside the mask, the sub-pixel share on a one-pixel rim.
