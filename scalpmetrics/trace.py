@@ -26,6 +26,7 @@ Method (details in ``docs/methods.md``):
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -908,24 +909,29 @@ def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
     if not mask.any():
         return ()
     shape = mask.shape
-    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
-    segments, node_map = _skeleton_graph(mask, dist, params)
-    segments = _simplify(segments, int(node_map.max()), np.zeros(0), params)
-    partner = _pair_at_nodes(segments, params)
-    built = _build_chains(segments, partner)
-    chains = [c for ch, arc in zip(built, _arc_lengths([ch.rc for ch in built]))
-              for c in _split_corners(ch, arc, params)]
-    chains = [c for c in chains if len(c.rc) >= 2]
-    if not chains:
-        return ()
-    arcs = _arc_lengths([ch.rc for ch in chains])
-    widths_px, profiles = _profile_widths(chains, arcs, fraction, shape, params)
-    scale = px_per_mm
-    if scale is None:
-        scale = float(np.median(widths_px)) * 1000.0 / params.typical_shaft_width_um
-    um_per_px = 1000.0 / scale
-    cues = _end_cues(chains, arcs, _darkness(image), mask, um_per_px, params)
-    decisions = _emergence(chains, arcs, cues, shape, um_per_px, params)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Independent work overlapped in a second thread: the darkness map
+        # while the mask is thinned, the width profiles while the ends are judged.
+        darkness = pool.submit(_darkness, image)
+        dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+        segments, node_map = _skeleton_graph(mask, dist, params)
+        segments = _simplify(segments, int(node_map.max()), np.zeros(0), params)
+        partner = _pair_at_nodes(segments, params)
+        built = _build_chains(segments, partner)
+        chains = [c for ch, arc in zip(built, _arc_lengths([ch.rc for ch in built]))
+                  for c in _split_corners(ch, arc, params)]
+        chains = [c for c in chains if len(c.rc) >= 2]
+        if not chains:
+            return ()
+        arcs = _arc_lengths([ch.rc for ch in chains])
+        widths = pool.submit(_profile_widths, chains, arcs, fraction, shape, params)
+        scale = px_per_mm
+        if scale is None:
+            scale = float(np.median(widths.result()[0])) * 1000.0 / params.typical_shaft_width_um
+        um_per_px = 1000.0 / scale
+        cues = _end_cues(chains, arcs, darkness.result(), mask, um_per_px, params)
+        decisions = _emergence(chains, arcs, cues, shape, um_per_px, params)
+        widths_px, profiles = widths.result()
     hairs_raw = []
     for ch, arc, wpx, (emerge, inside, root) in zip(chains, arcs, widths_px, decisions):
         length = arc[-1]
