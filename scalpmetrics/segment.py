@@ -48,6 +48,7 @@ shaft is about ``min_shaft_width_px`` wide.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -360,22 +361,31 @@ def _blank_border_area(image: np.ndarray, params: SegmentParams) -> np.ndarray:
     return cv2.dilate(keep[labels].astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
 
 
+def _never_hair(image: np.ndarray, params: SegmentParams) -> np.ndarray:
+    """Pixels that are never hair: saturated colours no hair has (graphics
+    burnt into the photo: text, rulers, drawn circles) with their
+    anti-aliased rims, and blank areas at the border (:func:`_blank_border_area`)."""
+    r, g, b = image[:, :, 0], image[:, :, 1], image[:, :, 2]
+    chroma = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+    graphic = cv2.dilate((chroma > params.max_hair_chroma).astype(np.uint8),
+                         np.ones((3, 3), np.uint8)).astype(bool)
+    return graphic | _blank_border_area(image, params)
+
+
 def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: SegmentParams,
                       clipped: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Fraction map and mask of a photo already at working resolution."""
     um = scale_px_per_mm / 1000.0  # px per um
     index = _sample_index(image.shape[0] * image.shape[1],
                           None if clipped is None else ~clipped, params)
-    d, whiten, whitened = _whitened_contrast(image, params.reference_window_um * um, params, index)
-    # Saturated colours no hair has (graphics burnt into the photo: text,
-    # rulers, drawn circles) are never hair; their anti-aliased rims neither.
-    r, g, b = image[:, :, 0], image[:, :, 1], image[:, :, 2]
-    chroma = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
-    graphic = cv2.dilate((chroma > params.max_hair_chroma).astype(np.uint8),
-                         np.ones((3, 3), np.uint8)).astype(bool)
-    excluded = graphic | _blank_border_area(image, params)
-    u = _hair_direction(whitened, params)
-    z = _projected_contrast(d, whiten, u, index)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The pixels that are never hair are found alongside the contrast.
+        never_hair = pool.submit(_never_hair, image, params)
+        d, whiten, whitened = _whitened_contrast(image, params.reference_window_um * um, params,
+                                                 index)
+        u = _hair_direction(whitened, params)
+        z = _projected_contrast(d, whiten, u, index)
+        excluded = never_hair.result()
     fraction, mask, (labels, detected) = _detect(z, um, params, index, excluded)
     if params.second_hair_colour:
         # A second hair colour of the other brightness (white or grey hairs
