@@ -201,9 +201,14 @@ def _whitened_contrast(image: np.ndarray, window_px: float, params: SegmentParam
     ``index`` (flat indices), one row each.
     """
     image = np.ascontiguousarray(image, dtype=np.float32)
-    d = cv2.log(image + _EPS)
-    if window_px > 0:
-        d -= cv2.log(skin_background(image, sigma_px=window_px) + _EPS)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The photo's log is taken alongside the skin estimate.
+        log_image = pool.submit(cv2.log, image + _EPS)
+        log_skin = (cv2.log(skin_background(image, sigma_px=window_px) + _EPS)
+                    if window_px > 0 else None)
+        d = log_image.result()
+    if log_skin is not None:
+        d -= log_skin
     sample = d.reshape(-1, 3)[index].astype(np.float64)
     centre = np.array([skin_peak(sample[:, c])[0] for c in range(3)])
     sample -= centre
@@ -453,17 +458,21 @@ def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
     # Per piece: polarity (darker or lighter than skin) and core contrast.
     fsig = params.fraction_smoothing_px
     zf = cv2.GaussianBlur(z, (0, 0), fsig) if fsig > 0 else z
-    lab = labels.ravel()
-    sel = keep[lab]
-    ll = lab[sel]
-    zl = zf.ravel()[sel]
-    signed = np.bincount(ll, weights=zl, minlength=n)
-    polarity = np.where(signed >= 0, 1.0, -1.0).astype(np.float32)
-    value = zl * polarity[ll]
-    core = _label_percentiles(ll, value, n, params.core_percentile)
-    core = np.maximum(core, np.float32(params.grow_threshold_sigma))
-    # Pixels within half a widest shaft of a kept piece take its fraction.
-    near, kept = _nearby_piece(labels, keep, int(round(params.max_shaft_width_um * um / 2.0)))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Pixels within half a widest shaft of a kept piece take its fraction
+        # (found alongside the pieces' polarity and core contrast).
+        nearby = pool.submit(_nearby_piece, labels, keep,
+                             int(round(params.max_shaft_width_um * um / 2.0)))
+        lab = labels.ravel()
+        sel = keep[lab]
+        ll = lab[sel]
+        zl = zf.ravel()[sel]
+        signed = np.bincount(ll, weights=zl, minlength=n)
+        polarity = np.where(signed >= 0, 1.0, -1.0).astype(np.float32)
+        value = zl * polarity[ll]
+        core = _label_percentiles(ll, value, n, params.core_percentile)
+        core = np.maximum(core, np.float32(params.grow_threshold_sigma))
+        near, kept = nearby.result()
     inside = near > 0
     k = kept[near[inside].astype(np.int64)]
     fraction[inside] = np.clip(zf[inside] * polarity[k] / core[k], 0.0, 1.0)
