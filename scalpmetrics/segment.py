@@ -268,18 +268,21 @@ def _label_percentiles(labels: np.ndarray, values: np.ndarray, n: int,
     among its ``values`` (float32; 0 for a label without values).
 
     One sort of 64-bit keys (label in the high half, the value's order-preserving
-    bits in the low half) ranks every label's values at once.
+    bits in the low half, both written as halves of the key) ranks every
+    label's values at once; each label's run in the sorted keys starts after
+    the values of the labels below it.
     """
-    keys = np.sort((labels.astype(np.uint64) << np.uint64(32))
-                   | _sortable_bits(values).astype(np.uint64))
-    sorted_labels = keys >> np.uint64(32)
-    sorted_values = _float_from_bits(keys & np.uint64(0xFFFFFFFF))
-    starts = np.searchsorted(sorted_labels, np.arange(n, dtype=np.uint64), side="left")
-    ends = np.searchsorted(sorted_labels, np.arange(n, dtype=np.uint64), side="right")
-    has = ends > starts
-    pos = starts + np.floor((ends - starts - 1) * percentile / 100.0).astype(int)
+    keys = np.empty(labels.size, dtype="<u8")
+    halves = keys.view("<u4").reshape(-1, 2)  # (low, high) half of each key
+    halves[:, 0] = _sortable_bits(values)
+    halves[:, 1] = labels
+    keys.sort()
+    counts = np.bincount(labels, minlength=n)
+    starts = np.cumsum(counts) - counts
+    has = counts > 0
+    pos = starts + np.floor((counts - 1) * percentile / 100.0).astype(int)
     out = np.zeros(n, dtype=np.float32)
-    out[has] = sorted_values[pos[has]]
+    out[has] = _float_from_bits(halves[pos[has], 0])
     return out
 
 
