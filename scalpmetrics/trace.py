@@ -488,14 +488,13 @@ def _sample(plane: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, nearest: b
             outside: float = 0.0) -> np.ndarray:
     """Values of ``plane`` at sub-pixel (row, col) points of any shape."""
     shape = rows.shape
-    r = rows.astype(np.float32).reshape(-1)
-    c = cols.astype(np.float32).reshape(-1)
-    n = r.size
+    n = rows.size
     width = 4096
-    pad = (-n) % width
-    if pad:
-        r = np.concatenate([r, np.zeros(pad, np.float32)])
-        c = np.concatenate([c, np.zeros(pad, np.float32)])
+    # The points as float32 maps of rows of ``width``, the last one padded with zeros.
+    maps = np.zeros((2, n + (-n) % width), dtype=np.float32)
+    maps[0, :n] = rows.reshape(-1)
+    maps[1, :n] = cols.reshape(-1)
+    r, c = maps
     out = cv2.remap(plane, c.reshape(-1, width), r.reshape(-1, width),
                     cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
                     borderMode=cv2.BORDER_CONSTANT, borderValue=outside)
@@ -571,8 +570,10 @@ def _profile_widths(chains: list[_Chain], arcs: list[np.ndarray], fraction: np.n
     normal = np.stack([-t[:, 1], t[:, 0]], axis=1)
     reach = params.profile_reach_widths * max(ch.width_hint_px for ch in chains) + 2.0
     offsets = np.arange(-reach, reach + 1e-9, params.profile_step_px)
-    rows = centre[:, :1] + offsets[None, :] * normal[:, :1]
-    cols = centre[:, 1:] + offsets[None, :] * normal[:, 1:]
+    rows = offsets[None, :] * normal[:, :1]
+    rows += centre[:, :1]
+    cols = offsets[None, :] * normal[:, 1:]
+    cols += centre[:, 1:]
     prof = _sample(fraction, rows, cols)
     mid = len(offsets) // 2
     total = np.zeros(len(centre))
