@@ -477,8 +477,8 @@ def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
         core = np.maximum(core, np.float32(params.grow_threshold_sigma))
         near, kept = nearby.result()
     inside = near > 0
-    k = kept[near[inside].astype(np.int64)]
-    fraction[inside] = np.clip(zf[inside] * polarity[k] / core[k], 0.0, 1.0)
+    rank = near[inside].astype(np.int64)
+    fraction[inside] = np.clip(zf[inside] * polarity[kept][rank] / core[kept][rank], 0.0, 1.0)
     mask = fraction >= params.edge_fraction
     # Close narrow gaps inside shafts (a shaft's lighter highlight band).
     close_px = int(round(params.mask_closing_um * um))
