@@ -107,10 +107,15 @@ def skin_colour_grid(image: np.ndarray, *, tile_px: float,
     lum = np.log(rgb @ _LUMA_RGB + np.float32(1.0 / 255.0))
     lo, hi = quantile(lum, [0.002, 0.998])
     bins = params.mode_bins
-    # The bin of each sample (clipped before the truncation: the same bins, sooner).
-    b = (lum - lo) / max(hi - lo, 1e-6) * bins
+    # The bin of each sample (clipped before the truncation: the same bins,
+    # sooner; each step in place).
+    b = lum - lo
+    b /= max(hi - lo, 1e-6)
+    b *= bins
     b = np.clip(b, 0, bins - 1, out=b).astype(np.int16)
-    hist = np.bincount(tile_id * bins + b, minlength=nty * ntx * bins).astype(np.float32)
+    key = tile_id * bins
+    key += b
+    hist = np.bincount(key, minlength=nty * ntx * bins).astype(np.float32)
     hist = hist.reshape(nty, ntx, bins)
     # Pool each tile with its neighbours (3x3 tiles) and neighbouring bins.
     pooled = cv2.blur(hist, (3, 3), borderType=cv2.BORDER_REPLICATE) if min(nty, ntx) > 0 else hist
