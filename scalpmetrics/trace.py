@@ -136,7 +136,7 @@ def _order_segments(seg_mask: np.ndarray) -> list[np.ndarray]:
     return [ordered[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def _arc_lengths(chains: list[np.ndarray], chunk: int = 256) -> list[np.ndarray]:
+def _arc_lengths(chains: list[np.ndarray], chunk: int = 64) -> list[np.ndarray]:
     """Cumulative arc length along each ordered pixel chain, staircases smoothed
     (moving average over 5 points, fewer on shorter chains, the ends repeated).
 
