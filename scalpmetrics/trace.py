@@ -194,10 +194,10 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _skeleton_graph(mask: np.ndarray, dist: np.ndarray,
+def _skeleton_graph(skel: np.ndarray, dist: np.ndarray,
                     params: TraceParams) -> tuple[list[_Segment], np.ndarray]:
-    """Segments of the mask's skeleton and the junction-node label map."""
-    skel = skeletonize(mask)
+    """Segments of the mask's skeleton ``skel`` (bool) and the junction-node
+    label map; ``dist`` is the mask's distance transform."""
     skel_u8 = skel.astype(np.uint8)
     code = _neighbour_code(skel_u8)
     junction = skel & (_TRANSITIONS[code] >= 3)
@@ -911,11 +911,12 @@ def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
         return ()
     shape = mask.shape
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # Independent work overlapped in a second thread: the darkness map
-        # while the mask is thinned, the width profiles while the ends are judged.
+        # Independent work overlapped in a second thread: the distance map and
+        # the darkness map while the mask is thinned, the width profiles while
+        # the ends are judged.
+        dist = pool.submit(cv2.distanceTransform, mask.astype(np.uint8), cv2.DIST_L2, 3)
         darkness = pool.submit(_darkness, image)
-        dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
-        segments, node_map = _skeleton_graph(mask, dist, params)
+        segments, node_map = _skeleton_graph(skeletonize(mask), dist.result(), params)
         segments = _simplify(segments, int(node_map.max()), np.zeros(0), params)
         partner = _pair_at_nodes(segments, params)
         built = _build_chains(segments, partner)
