@@ -19,6 +19,7 @@ import numpy as np
 
 from scalpmetrics.errors import ImageArrayError
 from scalpmetrics.params import QualityParams
+from scalpmetrics.selection import median, quantile
 from scalpmetrics.types import Calibration, QualityFlag
 
 if TYPE_CHECKING:
@@ -273,7 +274,7 @@ def _windowed_edge_blur(luma_of: Callable[[tuple[slice, slice]], np.ndarray],
     pool = np.concatenate([grad[candidates] for grad, candidates in found])
     if pool.size == 0:
         return None
-    level = np.quantile(pool, _BLUR_EDGE_QUANTILE)
+    level = quantile(pool, _BLUR_EDGE_QUANTILE)
     response = np.concatenate([
         _scale_responses(luma, *np.nonzero(candidates & (grad >= level)), scales)
         for luma, (grad, candidates) in zip(lumas, found)
@@ -424,8 +425,9 @@ def hair_scalp_contrast(image: np.ndarray, hair_mask: np.ndarray, *,
     if hair.sum() < min_hair_px or scalp.sum() < min_hair_px:
         return None
     # Channel by channel: the same medians as np.median(image[hair], axis=0), sooner.
-    hair_med = np.array([np.median(image[:, :, c][hair]) for c in range(3)])
-    scalp_med = np.array([np.median(image[:, :, c][scalp]) for c in range(3)])
+    channels = cv2.split(np.ascontiguousarray(image))
+    hair_med = np.array([median(channel[hair]) for channel in channels])
+    scalp_med = np.array([median(channel[scalp]) for channel in channels])
     weber = np.abs(scalp_med - hair_med) / np.maximum(scalp_med, 1e-6)
     return float(weber.max())
 

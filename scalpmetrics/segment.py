@@ -48,6 +48,7 @@ shaft is about ``min_shaft_width_px`` wide.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -56,6 +57,7 @@ import numpy as np
 from scalpmetrics.errors import ImageArrayError
 from scalpmetrics.normalize import skin_background
 from scalpmetrics.params import SegmentParams
+from scalpmetrics.selection import quantile
 
 __all__ = [
     "HairSegmentation",
@@ -135,7 +137,7 @@ def skin_peak(values: np.ndarray, *, bins: int = 256) -> tuple[float, float]:
     >>> bool(abs(c) < 0.3 and 0.7 < s < 1.3)
     True
     """
-    lo, hi = np.quantile(values, [0.01, 0.99])
+    lo, hi = quantile(values, [0.01, 0.99])
     if not hi > lo:
         return float(lo), 1e-6
     hist, edges = np.histogram(values, bins=bins, range=(lo, hi))
@@ -169,6 +171,14 @@ def _rows_times(rows: np.ndarray, matrix: np.ndarray, block: int = 8192) -> np.n
     return out
 
 
+def _row_norms(rows: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(rows, axis=1)`` of a C-ordered (N, 3) float array, in the
+    same order (``(x*x + y*y) + z*z``) and so to the same bits, without the
+    reduction along the short last axis."""
+    x, y, z = rows[:, 0], rows[:, 1], rows[:, 2]
+    return np.sqrt((x * x + y * y) + z * z)
+
+
 def _sample_index(n_px: int, usable: np.ndarray | None, params: SegmentParams) -> np.ndarray:
     """Flat indices of the pixels the colour statistics are taken from: a
     regular sample of about ``statistics_sample_px``, usable pixels only
@@ -191,15 +201,22 @@ def _whitened_contrast(image: np.ndarray, window_px: float, params: SegmentParam
     ``index`` (flat indices), one row each.
     """
     image = np.ascontiguousarray(image, dtype=np.float32)
-    d = cv2.log(image + _EPS)
-    if window_px > 0:
-        d -= cv2.log(skin_background(image, sigma_px=window_px) + _EPS)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The photo's log is taken alongside the skin estimate.
+        log_image = pool.submit(cv2.log, image + _EPS)
+        log_skin = (cv2.log(skin_background(image, sigma_px=window_px) + _EPS)
+                    if window_px > 0 else None)
+        d = log_image.result()
+    if log_skin is not None:
+        d -= log_skin
     sample = d.reshape(-1, 3)[index].astype(np.float64)
     centre = np.array([skin_peak(sample[:, c])[0] for c in range(3)])
     sample -= centre
-    d -= centre.astype(np.float32)
-    norm = np.linalg.norm(sample, axis=1)
-    skin = sample[norm <= np.quantile(norm, params.skin_quantile)]
+    # OpenCV's per-channel scalar subtraction gives the same float32 differences
+    # as NumPy's broadcast over the short last axis, several times sooner.
+    cv2.subtract(d, (*centre.tolist(), 0.0), dst=d)
+    norm = _row_norms(sample)
+    skin = sample[norm <= quantile(norm, params.skin_quantile)]
     cov = np.cov(skin, rowvar=False) + np.eye(3) * params.noise_floor_log**2
     evals, evecs = np.linalg.eigh(cov)
     whiten = evecs @ np.diag(1.0 / np.sqrt(evals)) @ evecs.T
@@ -209,8 +226,8 @@ def _whitened_contrast(image: np.ndarray, window_px: float, params: SegmentParam
 def _hair_direction(whitened: np.ndarray, params: SegmentParams) -> np.ndarray:
     """Unit direction (whitened space) in which the most contrasted of the
     ``whitened`` rows differ most from skin."""
-    wn = np.linalg.norm(whitened, axis=1)
-    tail = whitened[wn >= np.quantile(wn, 1.0 - params.tail_fraction)]
+    wn = _row_norms(whitened)
+    tail = whitened[wn >= quantile(wn, 1.0 - params.tail_fraction)]
     _, vecs = np.linalg.eigh(tail.T @ tail)
     return vecs[:, -1]
 
@@ -251,28 +268,34 @@ def _label_percentiles(labels: np.ndarray, values: np.ndarray, n: int,
     among its ``values`` (float32; 0 for a label without values).
 
     One sort of 64-bit keys (label in the high half, the value's order-preserving
-    bits in the low half) ranks every label's values at once.
+    bits in the low half, both written as halves of the key) ranks every
+    label's values at once; each label's run in the sorted keys starts after
+    the values of the labels below it.
     """
-    keys = np.sort((labels.astype(np.uint64) << np.uint64(32))
-                   | _sortable_bits(values).astype(np.uint64))
-    sorted_labels = keys >> np.uint64(32)
-    sorted_values = _float_from_bits(keys & np.uint64(0xFFFFFFFF))
-    starts = np.searchsorted(sorted_labels, np.arange(n, dtype=np.uint64), side="left")
-    ends = np.searchsorted(sorted_labels, np.arange(n, dtype=np.uint64), side="right")
-    has = ends > starts
-    pos = starts + np.floor((ends - starts - 1) * percentile / 100.0).astype(int)
+    keys = np.empty(labels.size, dtype="<u8")
+    halves = keys.view("<u4").reshape(-1, 2)  # (low, high) half of each key
+    halves[:, 0] = _sortable_bits(values)
+    halves[:, 1] = labels
+    keys.sort()
+    counts = np.bincount(labels, minlength=n)
+    starts = np.cumsum(counts) - counts
+    has = counts > 0
+    pos = starts + np.floor((counts - 1) * percentile / 100.0).astype(int)
     out = np.zeros(n, dtype=np.float32)
-    out[has] = sorted_values[pos[has]]
+    out[has] = _float_from_bits(halves[pos[has], 0])
     return out
 
 
-def _nearby_piece(labels: np.ndarray, keep: np.ndarray, reach: int) -> np.ndarray:
+def _nearby_piece(labels: np.ndarray, keep: np.ndarray,
+                  reach: int) -> tuple[np.ndarray, np.ndarray]:
     """The highest label of a kept piece within ``reach`` px (elliptic
-    neighbourhood) of each pixel, 0 where none.
+    neighbourhood) of each pixel, as a rank map (0 where none) and the label
+    of each rank: ``label = kept[rank]``.
 
     The kept labels are renumbered in order (so the highest stays the
     highest) to the smallest integer type that holds them: the dilation is
-    cheaper on small integers than on the float labels it stands for.
+    cheaper on small integers than on the float labels it stands for, and
+    only the pixels near a piece need their label back.
     """
     rank = np.cumsum(keep) * keep
     n_kept = int(rank[-1]) if rank.size else 0
@@ -281,8 +304,7 @@ def _nearby_piece(labels: np.ndarray, keep: np.ndarray, reach: int) -> np.ndarra
     if reach > 0:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
         support = cv2.dilate(support, kernel)
-    kept = np.concatenate([[0], np.nonzero(keep)[0]])
-    return kept[support.astype(np.int64)]
+    return support, np.concatenate([[0], np.nonzero(keep)[0]])
 
 
 def _blob_filter(stats: np.ndarray, min_length_px: float, max_blob_px: float,
@@ -330,18 +352,32 @@ def _blank_border_area(image: np.ndarray, params: SegmentParams) -> np.ndarray:
     mean = cv2.blur(lum, (k, k))
     var = cv2.blur(lum * lum, (k, k)) - mean * mean
     flat = (var < np.float32(params.blank_max_std) ** 2).astype(np.uint8)
+    h, w = lum.shape
+    min_area_px = params.blank_min_area_fraction * h * w
+    if np.count_nonzero(flat) < min_area_px:
+        return np.zeros(lum.shape, dtype=bool)  # too few flat pixels for any piece
     n, labels, stats, _ = cv2.connectedComponentsWithStats(flat, connectivity=8)
     x0, y0 = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     x1 = x0 + stats[:, cv2.CC_STAT_WIDTH]
     y1 = y0 + stats[:, cv2.CC_STAT_HEIGHT]
-    h, w = lum.shape
     border = (x0 == 0) | (y0 == 0) | (x1 >= w) | (y1 >= h)
-    big = stats[:, cv2.CC_STAT_AREA] >= params.blank_min_area_fraction * h * w
+    big = stats[:, cv2.CC_STAT_AREA] >= min_area_px
     keep = border & big
     keep[0] = False
     if not keep.any():
         return np.zeros(lum.shape, dtype=bool)
     return cv2.dilate(keep[labels].astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
+
+
+def _never_hair(image: np.ndarray, params: SegmentParams) -> np.ndarray:
+    """Pixels that are never hair: saturated colours no hair has (graphics
+    burnt into the photo: text, rulers, drawn circles) with their
+    anti-aliased rims, and blank areas at the border (:func:`_blank_border_area`)."""
+    r, g, b = image[:, :, 0], image[:, :, 1], image[:, :, 2]
+    chroma = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+    graphic = cv2.dilate((chroma > params.max_hair_chroma).astype(np.uint8),
+                         np.ones((3, 3), np.uint8)).astype(bool)
+    return graphic | _blank_border_area(image, params)
 
 
 def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: SegmentParams,
@@ -350,17 +386,15 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
     um = scale_px_per_mm / 1000.0  # px per um
     index = _sample_index(image.shape[0] * image.shape[1],
                           None if clipped is None else ~clipped, params)
-    d, whiten, whitened = _whitened_contrast(image, params.reference_window_um * um, params, index)
-    # Saturated colours no hair has (graphics burnt into the photo: text,
-    # rulers, drawn circles) are never hair; their anti-aliased rims neither.
-    r, g, b = image[:, :, 0], image[:, :, 1], image[:, :, 2]
-    chroma = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
-    graphic = cv2.dilate((chroma > params.max_hair_chroma).astype(np.uint8),
-                         np.ones((3, 3), np.uint8)).astype(bool)
-    excluded = graphic | _blank_border_area(image, params)
-    u = _hair_direction(whitened, params)
-    z = _projected_contrast(d, whiten, u, index)
-    fraction, mask, found = _detect(z, um, params, index, excluded)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The pixels that are never hair are found alongside the contrast.
+        never_hair = pool.submit(_never_hair, image, params)
+        d, whiten, whitened = _whitened_contrast(image, params.reference_window_um * um, params,
+                                                 index)
+        u = _hair_direction(whitened, params)
+        z = _projected_contrast(d, whiten, u, index)
+        excluded = never_hair.result()
+    fraction, mask, (labels, detected) = _detect(z, um, params, index, excluded)
     if params.second_hair_colour:
         # A second hair colour of the other brightness (white or grey hairs
         # among dark ones, or dark among light) is looked for along the
@@ -370,7 +404,8 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
         lighter = not (mask.any() and float(luminance[mask].sum()) > 0)
         reach = int(round(params.max_shaft_width_um * um / 2.0))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-        left = ~cv2.dilate(found.astype(np.uint8), kernel).astype(bool).reshape(-1)[index]
+        found = detected[labels].astype(np.uint8)
+        left = ~cv2.dilate(found, kernel).astype(bool).reshape(-1)[index]
         left &= (luminance.reshape(-1)[index] > 0) == lighter
         if left.sum() >= params.min_statistics_px:
             u2 = _hair_direction(whitened[left], params)
@@ -388,11 +423,12 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
 def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
             excluded: np.ndarray, seed_sigma: float | None = None,
             luminance: np.ndarray | None = None, lighter: bool | None = None,
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Hair along one contrast map ``z``.
 
-    Returns the fraction map, the mask, and every piece detected before the
-    shape filters (the pixels this hair colour explains). With ``lighter``
+    Returns the fraction map, the mask, and the pieces detected before the
+    shape filters as their label image and which labels were detected (the
+    pixels this hair colour explains are ``detected[labels]``). With ``lighter``
     given, only elongated pieces (``second_colour_min_elongation``) whose
     mean ``luminance`` contrast is of that sign are kept, and seeds need
     ``seed_sigma`` instead of ``seed_threshold_sigma``.
@@ -411,7 +447,7 @@ def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
     has_seed = np.zeros(n, dtype=bool)
     has_seed[labels[seeds > 0]] = True
     has_seed[0] = False
-    found = has_seed[labels]
+    found = (labels, has_seed)
     keep = has_seed & _blob_filter(stats, params.min_shaft_length_um * um,
                                    params.max_blob_diameter_um * um, params)
     if lighter is not None:
@@ -425,20 +461,24 @@ def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
     # Per piece: polarity (darker or lighter than skin) and core contrast.
     fsig = params.fraction_smoothing_px
     zf = cv2.GaussianBlur(z, (0, 0), fsig) if fsig > 0 else z
-    lab = labels.ravel()
-    sel = keep[lab]
-    ll = lab[sel]
-    zl = zf.ravel()[sel]
-    signed = np.bincount(ll, weights=zl, minlength=n)
-    polarity = np.where(signed >= 0, 1.0, -1.0).astype(np.float32)
-    value = zl * polarity[ll]
-    core = _label_percentiles(ll, value, n, params.core_percentile)
-    core = np.maximum(core, np.float32(params.grow_threshold_sigma))
-    # Pixels within half a widest shaft of a kept piece take its fraction.
-    near = _nearby_piece(labels, keep, int(round(params.max_shaft_width_um * um / 2.0)))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Pixels within half a widest shaft of a kept piece take its fraction
+        # (found alongside the pieces' polarity and core contrast).
+        nearby = pool.submit(_nearby_piece, labels, keep,
+                             int(round(params.max_shaft_width_um * um / 2.0)))
+        lab = labels.ravel()
+        sel = keep[lab]
+        ll = lab[sel]
+        zl = zf.ravel()[sel]
+        signed = np.bincount(ll, weights=zl, minlength=n)
+        polarity = np.where(signed >= 0, 1.0, -1.0).astype(np.float32)
+        value = zl * polarity[ll]
+        core = _label_percentiles(ll, value, n, params.core_percentile)
+        core = np.maximum(core, np.float32(params.grow_threshold_sigma))
+        near, kept = nearby.result()
     inside = near > 0
-    k = near[inside]
-    fraction[inside] = np.clip(zf[inside] * polarity[k] / core[k], 0.0, 1.0)
+    rank = near[inside].astype(np.int64)
+    fraction[inside] = np.clip(zf[inside] * polarity[kept][rank] / core[kept][rank], 0.0, 1.0)
     mask = fraction >= params.edge_fraction
     # Close narrow gaps inside shafts (a shaft's lighter highlight band).
     close_px = int(round(params.mask_closing_um * um))
@@ -449,7 +489,7 @@ def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
     # Keep only mask pieces that hold a seed of a kept piece.
     n2, lab2 = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
     hit = np.zeros(n2, dtype=bool)
-    hit[lab2[(seeds > 0) & keep[labels] & mask]] = True
+    hit[lab2[(seeds > 0) & sel.reshape(mask.shape) & mask]] = True
     hit[0] = False
     mask = hit[lab2]
     # Coverage: full inside the mask, the sub-pixel share on a one-pixel rim.
@@ -585,7 +625,9 @@ def clipped_pixels(pixels: np.ndarray, *, params: SegmentParams = SegmentParams(
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ImageArrayError(f"expected RGB pixels of shape (H, W, 3), got {pixels.shape}")
     full = float(np.iinfo(pixels.dtype).max) if np.issubdtype(pixels.dtype, np.integer) else 1.0
-    return pixels.max(axis=2) >= params.clipped_level_fraction * full
+    # The channels' maximum pairwise: a reduction along the short last axis is far slower.
+    top = np.maximum(np.maximum(pixels[:, :, 0], pixels[:, :, 1]), pixels[:, :, 2])
+    return top >= params.clipped_level_fraction * full
 
 
 def segment_hair_fraction(image: np.ndarray, *, px_per_mm: float | None,

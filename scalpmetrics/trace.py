@@ -27,6 +27,7 @@ Method (details in ``docs/methods.md``):
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -136,7 +137,7 @@ def _order_segments(seg_mask: np.ndarray) -> list[np.ndarray]:
     return [ordered[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def _arc_lengths(chains: list[np.ndarray], chunk: int = 256) -> list[np.ndarray]:
+def _arc_lengths(chains: list[np.ndarray], chunk: int = 64) -> list[np.ndarray]:
     """Cumulative arc length along each ordered pixel chain, staircases smoothed
     (moving average over 5 points, fewer on shorter chains, the ends repeated).
 
@@ -194,10 +195,10 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _skeleton_graph(mask: np.ndarray, dist: np.ndarray,
+def _skeleton_graph(skel: np.ndarray, dist: np.ndarray,
                     params: TraceParams) -> tuple[list[_Segment], np.ndarray]:
-    """Segments of the mask's skeleton and the junction-node label map."""
-    skel = skeletonize(mask)
+    """Segments of the mask's skeleton ``skel`` (bool) and the junction-node
+    label map; ``dist`` is the mask's distance transform."""
     skel_u8 = skel.astype(np.uint8)
     code = _neighbour_code(skel_u8)
     junction = skel & (_TRANSITIONS[code] >= 3)
@@ -488,14 +489,13 @@ def _sample(plane: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, nearest: b
             outside: float = 0.0) -> np.ndarray:
     """Values of ``plane`` at sub-pixel (row, col) points of any shape."""
     shape = rows.shape
-    r = rows.astype(np.float32).reshape(-1)
-    c = cols.astype(np.float32).reshape(-1)
-    n = r.size
+    n = rows.size
     width = 4096
-    pad = (-n) % width
-    if pad:
-        r = np.concatenate([r, np.zeros(pad, np.float32)])
-        c = np.concatenate([c, np.zeros(pad, np.float32)])
+    # The points as float32 maps of rows of ``width``, the last one padded with zeros.
+    maps = np.zeros((2, n + (-n) % width), dtype=np.float32)
+    maps[0, :n] = rows.reshape(-1)
+    maps[1, :n] = cols.reshape(-1)
+    r, c = maps
     out = cv2.remap(plane, c.reshape(-1, width), r.reshape(-1, width),
                     cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
                     borderMode=cv2.BORDER_CONSTANT, borderValue=outside)
@@ -571,8 +571,10 @@ def _profile_widths(chains: list[_Chain], arcs: list[np.ndarray], fraction: np.n
     normal = np.stack([-t[:, 1], t[:, 0]], axis=1)
     reach = params.profile_reach_widths * max(ch.width_hint_px for ch in chains) + 2.0
     offsets = np.arange(-reach, reach + 1e-9, params.profile_step_px)
-    rows = centre[:, :1] + offsets[None, :] * normal[:, :1]
-    cols = centre[:, 1:] + offsets[None, :] * normal[:, 1:]
+    rows = offsets[None, :] * normal[:, :1]
+    rows += centre[:, :1]
+    cols = offsets[None, :] * normal[:, 1:]
+    cols += centre[:, 1:]
     prof = _sample(fraction, rows, cols)
     mid = len(offsets) // 2
     total = np.zeros(len(centre))
@@ -909,24 +911,30 @@ def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
     if not mask.any():
         return ()
     shape = mask.shape
-    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
-    segments, node_map = _skeleton_graph(mask, dist, params)
-    segments = _simplify(segments, int(node_map.max()), np.zeros(0), params)
-    partner = _pair_at_nodes(segments, params)
-    built = _build_chains(segments, partner)
-    chains = [c for ch, arc in zip(built, _arc_lengths([ch.rc for ch in built]))
-              for c in _split_corners(ch, arc, params)]
-    chains = [c for c in chains if len(c.rc) >= 2]
-    if not chains:
-        return ()
-    arcs = _arc_lengths([ch.rc for ch in chains])
-    widths_px, profiles = _profile_widths(chains, arcs, fraction, shape, params)
-    scale = px_per_mm
-    if scale is None:
-        scale = float(np.median(widths_px)) * 1000.0 / params.typical_shaft_width_um
-    um_per_px = 1000.0 / scale
-    cues = _end_cues(chains, arcs, _darkness(image), mask, um_per_px, params)
-    decisions = _emergence(chains, arcs, cues, shape, um_per_px, params)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Independent work overlapped in a second thread: the distance map and
+        # the darkness map while the mask is thinned, the width profiles while
+        # the ends are judged.
+        dist = pool.submit(cv2.distanceTransform, mask.astype(np.uint8), cv2.DIST_L2, 3)
+        darkness = pool.submit(_darkness, image)
+        segments, node_map = _skeleton_graph(skeletonize(mask), dist.result(), params)
+        segments = _simplify(segments, int(node_map.max()), np.zeros(0), params)
+        partner = _pair_at_nodes(segments, params)
+        built = _build_chains(segments, partner)
+        chains = [c for ch, arc in zip(built, _arc_lengths([ch.rc for ch in built]))
+                  for c in _split_corners(ch, arc, params)]
+        chains = [c for c in chains if len(c.rc) >= 2]
+        if not chains:
+            return ()
+        arcs = _arc_lengths([ch.rc for ch in chains])
+        widths = pool.submit(_profile_widths, chains, arcs, fraction, shape, params)
+        scale = px_per_mm
+        if scale is None:
+            scale = float(np.median(widths.result()[0])) * 1000.0 / params.typical_shaft_width_um
+        um_per_px = 1000.0 / scale
+        cues = _end_cues(chains, arcs, darkness.result(), mask, um_per_px, params)
+        decisions = _emergence(chains, arcs, cues, shape, um_per_px, params)
+        widths_px, profiles = widths.result()
     hairs_raw = []
     for ch, arc, wpx, (emerge, inside, root) in zip(chains, arcs, widths_px, decisions):
         length = arc[-1]

@@ -145,3 +145,23 @@ def test_second_hair_colour_leaves_one_colour_photos_alone():
         second_hair_colour=True, second_colour_min_area_share=0.0)).mask
     assert np.array_equal(plain, both)
     assert (ungated & ~plain).sum() > 100
+
+
+def test_shortcuts_give_numpys_bits():
+    """The hand-ordered reductions and the per-channel subtraction equal NumPy's."""
+    import cv2
+
+    from scalpmetrics.segment import _channel_sum, _row_norms
+
+    rng = np.random.default_rng(11)
+    rows = rng.normal(size=(50_000, 3)) * rng.random((50_000, 1))
+    assert _row_norms(rows).tobytes() == np.linalg.norm(rows, axis=1).tobytes()
+    image = rng.random((120, 170, 3)).astype(np.float32)
+    assert _channel_sum(image).tobytes() == image.sum(axis=2).tobytes()
+    centre = rng.normal(size=3) * 0.3
+    by_cv = image.copy()
+    cv2.subtract(by_cv, (*centre.tolist(), 0.0), dst=by_cv)
+    assert by_cv.tobytes() == (image - centre.astype(np.float32)).tobytes()
+    pixels = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    level = SegmentParams().clipped_level_fraction * 255
+    assert (clipped_pixels(pixels) == (pixels.max(axis=2) >= level)).all()
