@@ -37,7 +37,6 @@ is the reference).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -49,6 +48,8 @@ from scalpmetrics.analysis import analyze
 from scalpmetrics.io import load_photo, photo_from_array
 from scalpmetrics.params import Params
 from scalpmetrics.synthetic import conditions, make_phantom
+
+from overrides import parse_overrides  # benchmarks/overrides.py
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REPORT_SEED_BASE = 100_000
@@ -246,11 +247,7 @@ def main() -> None:
                     help="override a parameter, VALUE in JSON (true, 0.5); figures then are of the overrides")
     args = ap.parse_args()
     global PARAMS
-    overrides: dict = {}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        group, name = key.split(".", 1)
-        overrides.setdefault(group, {})[name] = json.loads(value)
+    overrides = parse_overrides(args.set)
     if overrides:
         PARAMS = Params.from_dict(overrides)
         print(f"PARAMETER OVERRIDES {overrides}\n")

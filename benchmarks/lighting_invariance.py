@@ -30,12 +30,13 @@ printed too: counts can agree by luck while masks differ.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 
 from scalpmetrics.params import Params
+
+from overrides import parse_overrides  # benchmarks/overrides.py
 
 PX_PER_MM = 100.0
 
@@ -92,11 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     width_px, height_px = (int(v) for v in args.size.lower().split("x"))
     scalp = {"skin_type": args.skin_type, "hair_colour": args.hair_colour}
-    overrides: dict = {}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        group, name = key.split(".", 1)
-        overrides.setdefault(group, {})[name] = json.loads(value)
+    overrides = parse_overrides(args.set)
     params = Params.from_dict(overrides)
     if overrides:
         print(f"parameter overrides {overrides}")
