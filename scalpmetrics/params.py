@@ -123,10 +123,23 @@ class NormalizeParams:
         _validate(self, "normalize")
 
 
+SEGMENT_METHODS = ("contrast", "learned")
+
+
 @dataclass(frozen=True)
 class SegmentParams:
     """Hair/scalp separation (see ``segment`` and ``docs/methods.md``)."""
 
+    method: str = _p(
+        "contrast", doc="hair detector: contrast (hysteresis on the contrast along the photo's "
+        "hair colour) or learned (experimental per-pixel coverage model trained on phantoms, "
+        "scalpmetrics.learned; better on phantoms, worse on real photographs: docs/methods.md)",
+    )
+    learned_seed_fraction: float = _p(
+        0.8, 0.0, 1.0,
+        "learned detector: a mask piece is kept only if some pixel of it is estimated at "
+        "least this much covered, fraction",
+    )
     min_shaft_width_um: float = _p(
         15.0, 1.0, 200.0, "thinnest shaft looked for: sets the smoothing and the working resolution, um"
     )
@@ -240,6 +253,9 @@ class SegmentParams:
         _validate(self, "segment")
         if self.min_shaft_width_um >= self.max_shaft_width_um:
             raise ParameterError("segment.min_shaft_width_um must be below max_shaft_width_um")
+        if self.method not in SEGMENT_METHODS:
+            raise ParameterError(f"segment.method must be one of {', '.join(SEGMENT_METHODS)}, "
+                                 f"got {self.method!r}")
         if self.grow_threshold_sigma > self.seed_threshold_sigma:
             raise ParameterError("segment.grow_threshold_sigma must not exceed seed_threshold_sigma")
 

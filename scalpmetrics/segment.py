@@ -38,6 +38,11 @@ Method (details and rationale in ``docs/methods.md``):
    returned by :func:`hair_fraction` (its mean over a region is the region's
    coverage).
 
+With ``method = "learned"`` (experimental, not the default) steps 3 and 4
+are replaced by a per-pixel coverage model trained on phantoms
+(:mod:`scalpmetrics.learned`, :func:`whitened_contrast`); its pieces pass the
+same length and blob filters.
+
 Without a pixel scale the widths needed above are taken from the image: a
 first pass at the scale that makes the image ``uncalibrated_field_mm`` wide
 finds the shafts, their median width (taken as ``typical_shaft_width_um``)
@@ -55,6 +60,7 @@ import cv2
 import numpy as np
 
 from scalpmetrics.errors import ImageArrayError
+from scalpmetrics.learned import predict_fraction
 from scalpmetrics.normalize import skin_background
 from scalpmetrics.params import SegmentParams
 from scalpmetrics.selection import quantile
@@ -69,6 +75,7 @@ __all__ = [
     "segment_hair",
     "segment_hair_fraction",
     "skin_peak",
+    "whitened_contrast",
     "working_factor",
 ]
 
@@ -391,6 +398,9 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
         never_hair = pool.submit(_never_hair, image, params)
         d, whiten, whitened = _whitened_contrast(image, params.reference_window_um * um, params,
                                                  index)
+        if params.method == "learned":
+            return _detect_learned(_learned_input(d, whiten, whitened, index, params), um,
+                                   params, never_hair.result())
         u = _hair_direction(whitened, params)
         z = _projected_contrast(d, whiten, u, index)
         excluded = never_hair.result()
@@ -418,6 +428,67 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
                 fraction = np.maximum(fraction, fraction2)
                 mask |= mask2
     return fraction, mask
+
+
+def whitened_contrast(image: np.ndarray, *, px_per_mm: float,
+                      params: SegmentParams = SegmentParams(),
+                      clipped: np.ndarray | None = None) -> np.ndarray:
+    """The whitened log contrast to the skin the learned detector works on.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float32
+        Normalised RGB at the working resolution (see :func:`working_factor`).
+    px_per_mm : float
+        Pixel scale of ``image``.
+    params : SegmentParams
+        Segmentation parameters.
+    clipped : ndarray of bool, shape (H, W), optional
+        Pixels clipped in the photo, left out of the skin statistics.
+
+    Returns
+    -------
+    ndarray, shape (H, W, 4), float32
+        Each colour channel's log ratio to the local skin colour, whitened by
+        the skin texture's covariance, and the contrast along the photo's
+        hair colour (positive = darker than skin); skin-noise units.
+    """
+    um = px_per_mm / 1000.0
+    index = _sample_index(image.shape[0] * image.shape[1],
+                          None if clipped is None else ~clipped, params)
+    d, whiten, whitened = _whitened_contrast(image, params.reference_window_um * um, params, index)
+    return _learned_input(d, whiten, whitened, index, params)
+
+
+def _learned_input(d: np.ndarray, whiten: np.ndarray, whitened: np.ndarray, index: np.ndarray,
+                   params: SegmentParams) -> np.ndarray:
+    """Whitened contrast channels plus the contrast along the photo's hair colour."""
+    u = _hair_direction(whitened, params)
+    z = _projected_contrast(d, whiten, u, index)
+    return np.concatenate([cv2.transform(d, whiten.astype(np.float32)), z[:, :, None]], axis=2)
+
+
+def _detect_learned(whitened: np.ndarray, um: float, params: SegmentParams,
+                    excluded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hair from the learned per-pixel coverage (:mod:`scalpmetrics.learned`).
+
+    Pixels at least ``edge_fraction`` covered are hair; a piece is kept when
+    some pixel of it is at least ``learned_seed_fraction`` covered and it
+    passes the shape filters (length, compact blobs). The fraction map is
+    the estimated coverage on the mask and its one-pixel rim, 0 elsewhere.
+    """
+    cover = predict_fraction(whitened, um)
+    cover[excluded] = 0.0
+    mask = cover >= params.edge_fraction
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    seeded = np.zeros(n, dtype=bool)
+    seeded[labels[cover >= params.learned_seed_fraction]] = True
+    keep = seeded & _blob_filter(stats, params.min_shaft_length_um * um,
+                                 params.max_blob_diameter_um * um, params)
+    mask = keep[labels]
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    cover[~near] = 0.0
+    return cover, mask
 
 
 def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,

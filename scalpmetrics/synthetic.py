@@ -271,6 +271,10 @@ class PhantomSpec:
         JPEG round trip at this quality (1-100), or none.
     supersample : int
         Sub-pixels per pixel side for the exact hair coverage (1-8).
+    scale_specks_per_mm2 : float
+        Mean number of whitish scale and dandruff specks per mm2 of skin (0-50).
+    sheen_factor : float
+        Multiplies the skin type's glistening of the micro-relief (0-3).
     """
 
     seed: int = 0
@@ -301,6 +305,8 @@ class PhantomSpec:
     noise_sigma: float = 2.0
     jpeg_quality: int | None = 92
     supersample: int = 4
+    scale_specks_per_mm2: float = 0.35
+    sheen_factor: float = 1.0
 
     def __post_init__(self) -> None:
         o = "PhantomSpec"
@@ -313,7 +319,8 @@ class PhantomSpec:
             ("rotation_deg", -180.0, 180.0, False), ("scale", 0.5, 2.0, False),
             ("illumination_gradient", 0.0, 0.8, False), ("blur_sigma_px", 0.0, 10.0, False),
             ("defocus_radius_px", 0.0, 20.0, False), ("noise_sigma", 0.0, 50.0, False),
-            ("supersample", 1, 8, True),
+            ("supersample", 1, 8, True), ("scale_specks_per_mm2", 0.0, 50.0, False),
+            ("sheen_factor", 0.0, 3.0, False),
         ):
             value = getattr(self, name)
             _check_number(o, name, value, lo, hi, integer)
@@ -845,11 +852,12 @@ def _blurred_dots(shape: tuple[int, int], sigma_px: float, xy: np.ndarray,
 
 
 def _skin_texture(rng: np.random.Generator, shape: tuple[int, int], ppm: float,
-                  skin_type: int) -> _SkinLayers:
+                  skin_type: int, specks_per_mm2: float, sheen_factor: float) -> _SkinLayers:
     """Skin of one Fitzpatrick type: tone, mottling, erythema, pigment network,
     micro-relief with glistening ridges, pores, scale specks, vessels and pigment dots."""
     h, w = shape
     erythema, network, sheen, white_pores = _SKIN_TRAITS[skin_type]
+    sheen *= sheen_factor
     tone = np.array(_SKIN_RGB[skin_type]) * rng.uniform(0.96, 1.04, 3)
     lum = (1 + 0.045 * _smooth_noise(rng, shape, 1.5 * ppm)
            + 0.03 * _smooth_noise(rng, shape, 0.35 * ppm)
@@ -883,7 +891,7 @@ def _skin_texture(rng: np.random.Generator, shape: tuple[int, int], ppm: float,
     else:
         lum *= 1 - 0.16 * pores
     # scale and dandruff specks
-    n = rng.poisson(0.35 * area_mm2)
+    n = rng.poisson(specks_per_mm2 * area_mm2)
     whiten += 0.55 * _blurred_dots(
         shape, 0.01 * ppm + 0.3, rng.uniform((0, 0), (w, h), (n, 2)),
         rng.uniform(0.02, 0.12, n) * ppm, rng.uniform(0.4, 1.0, n),
@@ -966,7 +974,8 @@ def _make_scalp(spec: PhantomSpec, seed: int, specs: list[PhantomSpec],
     rw, rh = int(math.ceil((fx1 - fx0) * rho)) + 1, int(math.ceil((fy1 - fy0) * rho)) + 1
     raster_to_scalp = np.array([[1 / rho, 0, fx0], [0, 1 / rho, fy0], [0, 0, 1.0]])
     skin_rng = _rng(seed, _S_SKIN)
-    skin = _skin_texture(skin_rng, (rh, rw), ppm * rho, spec.skin_type)
+    skin = _skin_texture(skin_rng, (rh, rw), ppm * rho, spec.skin_type,
+                         spec.scale_specks_per_mm2, spec.sheen_factor)
     tattoo = (np.array([(spec.width_px - 1) / 2.0, (spec.height_px - 1) / 2.0])
               if spec.tattoo_dot else None)
     _add_openings(skin, skin_rng, sites, size, w_term.reshape(n, unit_max).max(1, initial=0.0),

@@ -1,0 +1,83 @@
+"""The experimental learned hair detector (``segment.method = "learned"``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalpmetrics.errors import ParameterError
+from scalpmetrics.learned import HairModel, load_model, pixel_features, predict_fraction
+from scalpmetrics.normalize import normalize_photo
+from scalpmetrics.params import SegmentParams
+from scalpmetrics.segment import segment_hair_fraction, whitened_contrast
+from scalpmetrics.synthetic import make_phantom
+
+PPM = 80.0
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return float(2.0 * np.logical_and(a, b).sum() / (a.sum() + b.sum()))
+
+
+def test_packaged_model_matches_its_features():
+    model = load_model()
+    assert len(model.weights) == len(model.biases) >= 2
+    assert model.weights[0].shape[0] == model.n_features
+    assert model.weights[-1].shape[1] == 1
+    white = np.zeros((40, 30, 4), np.float32)
+    assert pixel_features(white, 0.1, model).shape == (40, 30, model.n_features)
+
+
+def test_banded_prediction_equals_one_piece():
+    # Bands of rows with margins give the same values as the whole image at once.
+    rng = np.random.default_rng(3)
+    model = load_model()
+    white = rng.normal(0, 2, (700, 90, 4)).astype(np.float32)
+    banded = predict_fraction(white, 0.1, model)
+    feats = pixel_features(white, 0.1, model)
+    whole = predict_fraction.__globals__["_forward"](feats.reshape(-1, feats.shape[-1]), model)
+    np.testing.assert_allclose(banded, whole.reshape(700, 90), atol=1e-6)
+    assert banded.min() >= 0.0 and banded.max() <= 1.0
+
+
+def test_learned_detector_finds_white_hair_the_contrast_detector_misses():
+    ph = make_phantom(seed=6, skin_type=3, hair_colour="white", width_px=400, height_px=302,
+                      px_per_mm=PPM)
+    img = normalize_photo(ph.image, px_per_mm=PPM)
+    contrast = segment_hair_fraction(img, px_per_mm=PPM).mask
+    learned = segment_hair_fraction(img, px_per_mm=PPM, params=SegmentParams(method="learned"))
+    assert _dice(contrast, ph.hair_mask) < 0.3
+    assert _dice(learned.mask, ph.hair_mask) >= 0.8
+    # The fraction map estimates coverage: its mean is close to the true share.
+    assert abs(float(learned.fraction.mean()) - float(ph.hair_fraction.mean())) < 0.02
+
+
+def test_learned_detector_on_plain_skin_finds_nothing():
+    ph = make_phantom(seed=4, skin_type=2, density_per_cm2=0.0, width_px=300, height_px=240,
+                      px_per_mm=PPM)
+    img = normalize_photo(ph.image, px_per_mm=PPM)
+    seg = segment_hair_fraction(img, px_per_mm=PPM, params=SegmentParams(method="learned"))
+    assert seg.mask.sum() < 0.002 * seg.mask.size
+
+
+def test_whitened_contrast_has_the_models_channels():
+    ph = make_phantom(seed=1, width_px=200, height_px=160, px_per_mm=PPM)
+    img = normalize_photo(ph.image, px_per_mm=PPM)
+    white = whitened_contrast(img, px_per_mm=PPM)
+    assert white.shape == (160, 200, 4) and white.dtype == np.float32
+
+
+def test_saved_model_loads_back(tmp_path):
+    model = load_model()
+    path = tmp_path / "m.npz"
+    model.save(str(path))
+    again = load_model(str(path))
+    assert isinstance(again, HairModel)
+    assert again.scales_um == model.scales_um
+    for a, b in zip(again.weights, model.weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ParameterError, match="segment.method"):
+        SegmentParams(method="magic")
