@@ -254,7 +254,7 @@ def _measure_hair(
         small_mask = seg.mask & valid
         contrast = pool.submit(hair_scalp_contrast, image, small_mask, valid=valid,
                                min_hair_px=params.quality.min_contrast_hair_px)
-        hairs = trace_hairs(small_mask, image, px_per_mm=scale, params=params.trace)
+        hairs = trace_hairs(seg.trace_mask & valid, image, px_per_mm=scale, params=params.trace)
         figures = {**photo_figures.result(), "contrast": contrast.result()}
     if factor == 1:
         return hairs, small_mask, figures

@@ -137,28 +137,47 @@ def pixel_features(whitened: np.ndarray, px_per_um: float, model: HairModel) -> 
     Returns
     -------
     ndarray, shape (H, W, model.n_features), float32
+        A view of the feature planes (see :func:`_feature_planes`).
     """
+    return np.moveaxis(_feature_planes(whitened, px_per_um, model), 0, -1)
+
+
+def _feature_planes(whitened: np.ndarray, px_per_um: float, model: HairModel) -> np.ndarray:
+    """The features of :func:`pixel_features` as planes, shape (n_features, H, W)."""
     c = np.arcsinh(np.asarray(whitened, np.float32) / _COMPRESS)
-    chans = [np.ascontiguousarray(c[:, :, k]) for k in range(c.shape[2])]
-    out = list(chans)
+    n_ch = c.shape[2]
+    chans = [np.ascontiguousarray(c[:, :, k]) for k in range(n_ch)]
+    n_features = n_ch * (2 + 4 * len(model.scales_um))
+    planes = np.empty((n_features,) + c.shape[:2], np.float32)
+    for k, ch in enumerate(chans):
+        planes[k] = ch
+    k = n_ch
+    reflect = cv2.BORDER_REFLECT
     for s_um in model.scales_um:
-        s = np.float32(max(_MIN_SIGMA_PX, s_um * px_per_um))
+        s = float(max(_MIN_SIGMA_PX, s_um * px_per_um))
         for ch in chans:
-            g = cv2.GaussianBlur(ch, (0, 0), float(s), borderType=cv2.BORDER_REFLECT)
-            gx = cv2.filter2D(g, -1, _D1, borderType=cv2.BORDER_REFLECT)
-            gy = cv2.filter2D(g, -1, _D1.T, borderType=cv2.BORDER_REFLECT)
-            xx = cv2.filter2D(g, -1, _D2, borderType=cv2.BORDER_REFLECT)
-            yy = cv2.filter2D(g, -1, _D2.T, borderType=cv2.BORDER_REFLECT)
-            xy = cv2.filter2D(g, -1, _DXY, borderType=cv2.BORDER_REFLECT)
-            half = np.float32(0.5) * (xx + yy)
-            root = np.sqrt(np.float32(0.25) * (xx - yy) ** 2 + xy * xy)
-            out += [g, s * np.sqrt(gx * gx + gy * gy), s * s * (half + root), s * s * (half - root)]
+            g = cv2.GaussianBlur(ch, (0, 0), s, dst=planes[k], borderType=reflect)
+            gx = cv2.filter2D(g, -1, _D1, borderType=reflect)
+            gy = cv2.filter2D(g, -1, _D1.T, borderType=reflect)
+            cv2.multiply(cv2.magnitude(gx, gy), s, dst=planes[k + 1])
+            xx = cv2.filter2D(g, -1, _D2, borderType=reflect)
+            yy = cv2.filter2D(g, -1, _D2.T, borderType=reflect)
+            xy = cv2.filter2D(g, -1, _DXY, borderType=reflect)
+            # Hessian eigenvalues: (xx + yy) / 2 +- |((xx - yy) / 2, xy)|, times s^2.
+            half = cv2.addWeighted(xx, 0.5, yy, 0.5, 0.0)
+            root = cv2.magnitude(cv2.addWeighted(xx, 0.5, yy, -0.5, 0.0), xy)
+            cv2.addWeighted(half, s * s, root, s * s, 0.0, dst=planes[k + 2])
+            cv2.addWeighted(half, s * s, root, -s * s, 0.0, dst=planes[k + 3])
+            k += 4
     s = max(_MIN_SIGMA_PX, model.context_um * px_per_um)
-    out += [cv2.GaussianBlur(ch, (0, 0), s, borderType=cv2.BORDER_REFLECT) for ch in chans]
-    return np.stack(out, axis=-1)
+    for ch in chans:
+        cv2.GaussianBlur(ch, (0, 0), s, dst=planes[k], borderType=reflect)
+        k += 1
+    return planes
 
 
 def _forward(features: np.ndarray, model: HairModel) -> np.ndarray:
+    """The model on feature rows, shape (N, n_features): the reference form."""
     x = (features - model.mean) / model.scale
     last = len(model.weights) - 1
     for k, (w, b) in enumerate(zip(model.weights, model.biases)):
@@ -167,6 +186,24 @@ def _forward(features: np.ndarray, model: HairModel) -> np.ndarray:
         if k < last:
             np.maximum(x, 0.0, out=x)
     z = np.clip(x[:, 0], -30.0, 30.0)
+    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+
+def _forward_planes(planes: np.ndarray, model: HairModel) -> np.ndarray:
+    """:func:`_forward` on feature columns, shape (n_features, N), with the
+    standardisation folded into the first layer (no copy of the features)."""
+    w0 = model.weights[0] / model.scale[:, None]
+    b0 = model.biases[0] - (model.mean / model.scale) @ model.weights[0]
+    weights = [w0.astype(np.float32)] + [np.asarray(w, np.float32) for w in model.weights[1:]]
+    biases = [b0.astype(np.float32)] + [np.asarray(b, np.float32) for b in model.biases[1:]]
+    x = planes
+    last = len(weights) - 1
+    for k, (w, b) in enumerate(zip(weights, biases)):
+        x = w.T @ x
+        x += b[:, None]
+        if k < last:
+            np.maximum(x, 0.0, out=x)
+    z = np.clip(x[0], -30.0, 30.0)
     return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
 
@@ -196,8 +233,8 @@ def predict_fraction(whitened: np.ndarray, px_per_um: float,
     def band(r0: int) -> None:
         r1 = min(h, r0 + _BAND_ROWS)
         a, b = max(0, r0 - margin), min(h, r1 + margin)
-        feats = pixel_features(whitened[a:b], px_per_um, model)[r0 - a:r1 - a]
-        out[r0:r1] = _forward(feats.reshape(-1, feats.shape[-1]), model).reshape(r1 - r0, w)
+        planes = _feature_planes(whitened[a:b], px_per_um, model)[:, r0 - a:r1 - a]
+        out[r0:r1] = _forward_planes(planes.reshape(planes.shape[0], -1), model).reshape(r1 - r0, w)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(band, range(0, h, _BAND_ROWS)))

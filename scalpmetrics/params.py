@@ -131,14 +131,15 @@ class SegmentParams:
     """Hair/scalp separation (see ``segment`` and ``docs/methods.md``)."""
 
     method: str = _p(
-        "contrast", doc="hair detector: contrast (hysteresis on the contrast along the photo's "
-        "hair colour) or learned (experimental per-pixel coverage model trained on phantoms, "
-        "scalpmetrics.learned; better on phantoms, worse on real photographs: docs/methods.md)",
+        "learned", doc="hair detector: learned (per-pixel coverage model trained on phantoms, "
+        "scalpmetrics.learned) or contrast (hysteresis on the contrast along the photo's hair "
+        "colour; the seed, grow, core and second-colour parameters are its own): "
+        "docs/methods.md",
     )
-    learned_seed_fraction: float = _p(
-        0.8, 0.0, 1.0,
-        "learned detector: a mask piece is kept only if some pixel of it is estimated at "
-        "least this much covered, fraction",
+    learned_core_fraction: float = _p(
+        0.85, 0.05, 1.0,
+        "learned detector: a shaft's core is estimated at least this much covered; cores "
+        "must pass the shape filters and are what the shafts are traced on, fraction",
     )
     min_shaft_width_um: float = _p(
         15.0, 1.0, 200.0, "thinnest shaft looked for: sets the smoothing and the working resolution, um"
@@ -204,7 +205,8 @@ class SegmentParams:
     )
     second_hair_colour: bool = _p(
         False, None, None,
-        "also look for hair of the other brightness (white or grey among pigmented hairs): "
+        "contrast detector: also look for hair of the other brightness (white or grey among "
+        "pigmented hairs): "
         "truer density for greying hair, less steady across lights (docs/methods.md), flag",
     )
     second_colour_seed_sigma: float = _p(

@@ -38,10 +38,11 @@ Method (details and rationale in ``docs/methods.md``):
    returned by :func:`hair_fraction` (its mean over a region is the region's
    coverage).
 
-With ``method = "learned"`` (experimental, not the default) steps 3 and 4
-are replaced by a per-pixel coverage model trained on phantoms
-(:mod:`scalpmetrics.learned`, :func:`whitened_contrast`); its pieces pass the
-same length and blob filters.
+With ``method = "learned"`` (the default) steps 3 and 4 are replaced by a
+per-pixel coverage model trained on phantoms (:mod:`scalpmetrics.learned`,
+:func:`whitened_contrast`): the confidently covered cores of the shafts
+pass the same length and blob filters, are traced (``trace_mask``), and the
+mask is the pixels at least half covered connected to them.
 
 Without a pixel scale the widths needed above are taken from the image: a
 first pass at the scale that makes the image ``uncalibrated_field_mm`` wide
@@ -100,11 +101,17 @@ class HairSegmentation:
     scale_px_per_mm : float
         The pixel scale the detector worked at (the given one, or the one
         estimated from the shaft widths when uncalibrated).
+    trace_mask : ndarray of bool, shape (H, W)
+        The pixels the shafts are traced on: ``mask`` itself, or with the
+        learned detector its confidently covered core
+        (``learned_core_fraction``), which keeps unit mates and crossings
+        apart.
     """
 
     mask: np.ndarray
     fraction: np.ndarray
     scale_px_per_mm: float
+    trace_mask: np.ndarray
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -472,20 +479,24 @@ def _detect_learned(whitened: np.ndarray, um: float, params: SegmentParams,
                     excluded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Hair from the learned per-pixel coverage (:mod:`scalpmetrics.learned`).
 
-    Pixels at least ``edge_fraction`` covered are hair; a piece is kept when
-    some pixel of it is at least ``learned_seed_fraction`` covered and it
-    passes the shape filters (length, compact blobs). The fraction map is
-    the estimated coverage on the mask and its one-pixel rim, 0 elsewhere.
+    The cores (pixels estimated at least ``learned_core_fraction`` covered)
+    must pass the shape filters (length, compact blobs); the hair mask is
+    the pixels at least ``edge_fraction`` covered connected to a kept core.
+    The fraction map is the estimated coverage on the mask and its one-pixel
+    rim, 0 elsewhere.
     """
     cover = predict_fraction(whitened, um)
     cover[excluded] = 0.0
-    mask = cover >= params.edge_fraction
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    seeded = np.zeros(n, dtype=bool)
-    seeded[labels[cover >= params.learned_seed_fraction]] = True
-    keep = seeded & _blob_filter(stats, params.min_shaft_length_um * um,
-                                 params.max_blob_diameter_um * um, params)
-    mask = keep[labels]
+    core = (cover >= params.learned_core_fraction).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
+    kept_core = _blob_filter(stats, params.min_shaft_length_um * um,
+                             params.max_blob_diameter_um * um, params)[labels]
+    n, labels = cv2.connectedComponents((cover >= params.edge_fraction).astype(np.uint8),
+                                        connectivity=8)
+    reached = np.zeros(n, dtype=bool)
+    reached[labels[kept_core]] = True
+    reached[0] = False
+    mask = reached[labels]
     near = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     cover[~near] = 0.0
     return cover, mask
@@ -732,7 +743,11 @@ def segment_hair_fraction(image: np.ndarray, *, px_per_mm: float | None,
         clipped = clipped.astype(bool)
     scale = px_per_mm if px_per_mm is not None else _estimate_scale(image, params, clipped)
     fraction, mask = _segment(image, scale, params, clipped)
-    return HairSegmentation(mask=mask, fraction=fraction, scale_px_per_mm=float(scale))
+    trace_mask = mask
+    if params.method == "learned":
+        trace_mask = mask & (fraction >= np.float32(params.learned_core_fraction))
+    return HairSegmentation(mask=mask, fraction=fraction, scale_px_per_mm=float(scale),
+                            trace_mask=trace_mask)
 
 
 def segment_hair(image: np.ndarray, *, px_per_mm: float | None,

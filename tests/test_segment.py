@@ -18,6 +18,8 @@ from scalpmetrics.segment import (
 from scalpmetrics.synthetic import make_phantom
 
 PPM = 80.0
+#: The contrast detector, for the tests of its own steps (the default is the learned one).
+CONTRAST = SegmentParams(method="contrast")
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -30,19 +32,22 @@ def _phantom(**kw):  # type: ignore[no-untyped-def]
     return ph, normalize_photo(ph.image, px_per_mm=ph.truth.px_per_mm)
 
 
+@pytest.mark.parametrize("method", ["contrast", "learned"])
 @pytest.mark.parametrize("kw, min_dice", [
     (dict(seed=1, skin_type=2, hair_colour="black"), 0.88),
     (dict(seed=2, skin_type=6, hair_colour="white"), 0.85),
     (dict(seed=3, skin_type=1, hair_colour="blonde"), 0.85),
     (dict(seed=4, skin_type=4, hair_colour="dark_brown", clipped=False), 0.93),
 ])
-def test_mask_matches_truth(kw, min_dice):
+def test_mask_matches_truth(kw, min_dice, method):
     ph, img = _phantom(**kw)
-    seg = segment_hair_fraction(img, px_per_mm=ph.truth.px_per_mm)
+    seg = segment_hair_fraction(img, px_per_mm=ph.truth.px_per_mm,
+                                params=SegmentParams(method=method))
     assert seg.mask.shape == ph.hair_mask.shape and seg.mask.dtype == bool
     assert _dice(seg.mask, ph.hair_mask) >= min_dice
-    # The fraction's mean is the coverage.
-    assert abs(float(seg.fraction.mean()) - ph.truth.coverage_fraction) <= 0.01
+    # The mask's share is the coverage (as measured), and so is the fraction's mean.
+    assert abs(float(seg.mask.mean()) - ph.truth.coverage_fraction) <= 0.01
+    assert abs(float(seg.fraction.mean()) - ph.truth.coverage_fraction) <= 0.015
 
 
 def test_clipped_skin_is_left_out_of_the_noise_statistics():
@@ -65,7 +70,7 @@ def test_clipped_mask_must_match_the_image():
 
 def test_fraction_is_one_inside_and_bounded():
     ph, img = _phantom(seed=5)
-    seg = segment_hair_fraction(img, px_per_mm=ph.truth.px_per_mm)
+    seg = segment_hair_fraction(img, px_per_mm=ph.truth.px_per_mm, params=CONTRAST)
     assert seg.fraction.dtype == np.float32
     assert seg.fraction.min() >= 0.0 and seg.fraction.max() <= 1.0
     import cv2
@@ -104,8 +109,10 @@ def test_flat_and_noise_images_have_no_hair():
 
 def test_higher_seed_threshold_finds_less_hair():
     ph, img = _phantom(seed=8, skin_type=3, hair_colour="grey")
-    loose = segment_hair(img, px_per_mm=PPM, params=SegmentParams(seed_threshold_sigma=6.0))
-    strict = segment_hair(img, px_per_mm=PPM, params=SegmentParams(seed_threshold_sigma=40.0))
+    loose = segment_hair(img, px_per_mm=PPM,
+                         params=SegmentParams(method="contrast", seed_threshold_sigma=6.0))
+    strict = segment_hair(img, px_per_mm=PPM,
+                          params=SegmentParams(method="contrast", seed_threshold_sigma=40.0))
     assert strict.sum() < loose.sum()
 
 
@@ -127,9 +134,9 @@ def test_second_hair_colour_finds_white_hairs_among_dark_ones():
     # White hairs on medium skin lie along another colour direction than the
     # few dark hairs among them: the default finds almost none of them.
     ph, img = _phantom(seed=6, skin_type=3, hair_colour="white")
-    plain = segment_hair_fraction(img, px_per_mm=PPM).mask
-    both = segment_hair_fraction(img, px_per_mm=PPM,
-                                 params=SegmentParams(second_hair_colour=True)).mask
+    plain = segment_hair_fraction(img, px_per_mm=PPM, params=CONTRAST).mask
+    both = segment_hair_fraction(img, px_per_mm=PPM, params=SegmentParams(
+        method="contrast", second_hair_colour=True)).mask
     assert _dice(plain, ph.hair_mask) < 0.3
     assert _dice(both, ph.hair_mask) >= 0.7
 
@@ -138,11 +145,11 @@ def test_second_hair_colour_leaves_one_colour_photos_alone():
     # Without a second population the stray texture pieces it finds (here
     # about 600 px of them) are dropped, so the mask is the default one.
     ph, img = _phantom(seed=5, skin_type=2, hair_colour="black")
-    plain = segment_hair_fraction(img, px_per_mm=PPM).mask
-    both = segment_hair_fraction(img, px_per_mm=PPM,
-                                 params=SegmentParams(second_hair_colour=True)).mask
+    plain = segment_hair_fraction(img, px_per_mm=PPM, params=CONTRAST).mask
+    both = segment_hair_fraction(img, px_per_mm=PPM, params=SegmentParams(
+        method="contrast", second_hair_colour=True)).mask
     ungated = segment_hair_fraction(img, px_per_mm=PPM, params=SegmentParams(
-        second_hair_colour=True, second_colour_min_area_share=0.0)).mask
+        method="contrast", second_hair_colour=True, second_colour_min_area_share=0.0)).mask
     assert np.array_equal(plain, both)
     assert (ungated & ~plain).sum() > 100
 
