@@ -103,8 +103,8 @@ class HairSegmentation:
         estimated from the shaft widths when uncalibrated).
     trace_mask : ndarray of bool, shape (H, W)
         The pixels the shafts are traced on: ``mask`` itself, or with the
-        learned detector its confidently covered core
-        (``learned_core_fraction``), which keeps unit mates and crossings
+        learned detector its pixels at least ``learned_core_fraction``
+        covered (the shafts' cores), which keeps unit mates and crossings
         apart.
     """
 
