@@ -79,7 +79,7 @@ class HairModel:
 
     @property
     def n_features(self) -> int:
-        """Features per pixel the model takes (3 + 12 per scale, per channel)."""
+        """Features per pixel the model takes (2 + 4 per scale, per channel)."""
         return self.mean.size
 
     def margin_px(self, px_per_um: float) -> int:
@@ -176,22 +176,9 @@ def _feature_planes(whitened: np.ndarray, px_per_um: float, model: HairModel) ->
     return planes
 
 
-def _forward(features: np.ndarray, model: HairModel) -> np.ndarray:
-    """The model on feature rows, shape (N, n_features): the reference form."""
-    x = (features - model.mean) / model.scale
-    last = len(model.weights) - 1
-    for k, (w, b) in enumerate(zip(model.weights, model.biases)):
-        x = x @ w
-        x += b
-        if k < last:
-            np.maximum(x, 0.0, out=x)
-    z = np.clip(x[:, 0], -30.0, 30.0)
-    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
-
-
 def _forward_planes(planes: np.ndarray, model: HairModel) -> np.ndarray:
-    """:func:`_forward` on feature columns, shape (n_features, N), with the
-    standardisation folded into the first layer (no copy of the features)."""
+    """The model on feature columns, shape (n_features, N): the standardisation
+    ``(x - mean) / scale`` is folded into the first layer (no copy of the features)."""
     w0 = model.weights[0] / model.scale[:, None]
     b0 = model.biases[0] - (model.mean / model.scale) @ model.weights[0]
     weights = [w0.astype(np.float32)] + [np.asarray(w, np.float32) for w in model.weights[1:]]

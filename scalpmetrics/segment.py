@@ -488,7 +488,7 @@ def _detect_learned(whitened: np.ndarray, um: float, params: SegmentParams,
     cover = predict_fraction(whitened, um)
     cover[excluded] = 0.0
     core = (cover >= params.learned_core_fraction).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
     kept_core = _blob_filter(stats, params.min_shaft_length_um * um,
                              params.max_blob_diameter_um * um, params)[labels]
     n, labels = cv2.connectedComponents((cover >= params.edge_fraction).astype(np.uint8),
