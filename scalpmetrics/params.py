@@ -141,6 +141,12 @@ class SegmentParams:
         "learned detector: a shaft's core is estimated at least this much covered; cores "
         "must pass the shape filters and are what the shafts are traced on, fraction",
     )
+    learned_core_median_px: int = _p(
+        3, 1, 9,
+        "learned detector: the traced cores are those of the coverage's median over a square of "
+        "this side (odd; 1: none), so that a noisy pixel neither breaks, notches nor bridges "
+        "a core, working-copy px",
+    )
     min_shaft_width_um: float = _p(
         15.0, 1.0, 200.0, "thinnest shaft looked for: sets the smoothing and the working resolution, um"
     )
@@ -260,6 +266,9 @@ class SegmentParams:
                                  f"got {self.method!r}")
         if self.grow_threshold_sigma > self.seed_threshold_sigma:
             raise ParameterError("segment.grow_threshold_sigma must not exceed seed_threshold_sigma")
+        if self.learned_core_median_px % 2 == 0:
+            raise ParameterError(f"segment.learned_core_median_px must be odd, "
+                                 f"got {self.learned_core_median_px}")
 
 
 @dataclass(frozen=True)

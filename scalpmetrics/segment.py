@@ -41,8 +41,9 @@ Method (details and rationale in ``docs/methods.md``):
 With ``method = "learned"`` (the default) steps 3 and 4 are replaced by a
 per-pixel coverage model trained on phantoms (:mod:`scalpmetrics.learned`,
 :func:`whitened_contrast`): the confidently covered cores of the shafts
-pass the same length and blob filters, are traced (``trace_mask``), and the
-mask is the pixels at least half covered connected to them.
+pass the same length and blob filters, and the mask is the pixels at least
+half covered connected to them. The cores are traced (``trace_mask``) after
+a small median filter, so that single noisy pixels do not change their shape.
 
 Without a pixel scale the widths needed above are taken from the image: a
 first pass at the scale that makes the image ``uncalibrated_field_mm`` wide
@@ -104,7 +105,8 @@ class HairSegmentation:
     trace_mask : ndarray of bool, shape (H, W)
         The pixels the shafts are traced on: ``mask`` itself, or with the
         learned detector its pixels at least ``learned_core_fraction``
-        covered (the shafts' cores), which keeps unit mates and crossings
+        covered (the shafts' cores, in the median over squares of
+        ``learned_core_median_px``), which keeps unit mates and crossings
         apart.
     """
 
@@ -502,6 +504,15 @@ def _detect_learned(whitened: np.ndarray, um: float, params: SegmentParams,
     return cover, mask
 
 
+def _learned_cores(fraction: np.ndarray, params: SegmentParams) -> np.ndarray:
+    """Pixels whose median coverage over a ``learned_core_median_px`` square is at
+    least ``learned_core_fraction`` (the median of the thresholded map: the same)."""
+    core = (fraction >= np.float32(params.learned_core_fraction)).astype(np.uint8)
+    if params.learned_core_median_px > 1:
+        core = cv2.medianBlur(core, params.learned_core_median_px)
+    return core.astype(bool)
+
+
 def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
             excluded: np.ndarray, seed_sigma: float | None = None,
             luminance: np.ndarray | None = None, lighter: bool | None = None,
@@ -745,7 +756,7 @@ def segment_hair_fraction(image: np.ndarray, *, px_per_mm: float | None,
     fraction, mask = _segment(image, scale, params, clipped)
     trace_mask = mask
     if params.method == "learned":
-        trace_mask = mask & (fraction >= np.float32(params.learned_core_fraction))
+        trace_mask = mask & _learned_cores(fraction, params)
     return HairSegmentation(mask=mask, fraction=fraction, scale_px_per_mm=float(scale),
                             trace_mask=trace_mask)
 

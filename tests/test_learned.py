@@ -1,4 +1,4 @@
-"""The experimental learned hair detector (``segment.method = "learned"``)."""
+"""The learned hair detector (the default, ``segment.method = "learned"``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from scalpmetrics.errors import ParameterError
 from scalpmetrics.learned import HairModel, load_model, pixel_features, predict_fraction
 from scalpmetrics.normalize import normalize_photo
 from scalpmetrics.params import SegmentParams
-from scalpmetrics.segment import segment_hair_fraction, whitened_contrast
+from scalpmetrics.segment import _learned_cores, segment_hair_fraction, whitened_contrast
 from scalpmetrics.synthetic import make_phantom
 
 PPM = 80.0
@@ -102,6 +102,27 @@ def test_shafts_are_traced_on_the_learned_cores():
     learned = segment_hair_fraction(img, px_per_mm=PPM, params=SegmentParams(method="learned"))
     core = learned.trace_mask
     assert core.any() and not (core & ~learned.mask).any() and core.sum() < learned.mask.sum()
-    assert np.all(learned.fraction[core] >= SegmentParams().learned_core_fraction)
+    unfiltered = segment_hair_fraction(img, px_per_mm=PPM,
+                                       params=SegmentParams(learned_core_median_px=1))
+    level = SegmentParams().learned_core_fraction
+    assert np.array_equal(unfiltered.trace_mask, learned.mask & (learned.fraction >= level))
     contrast = segment_hair_fraction(img, px_per_mm=PPM, params=SegmentParams(method="contrast"))
     assert np.array_equal(contrast.trace_mask, contrast.mask)
+
+
+def test_core_median_fills_holes_and_drops_specks():
+    fraction = np.zeros((20, 30), np.float32)
+    fraction[5:12, 4:24] = 0.95  # a shaft's core
+    fraction[8, 10] = 0.6  # a noisy pixel inside it
+    fraction[5, 15] = 0.6  # a notch in its edge
+    fraction[16, 27] = 0.99  # a lone pixel outside
+    core = _learned_cores(fraction, SegmentParams())
+    assert core[8, 10] and core[5, 15] and not core[16, 27]
+    assert core[6:11, 5:23].all() and not core[:4].any()
+    plain = _learned_cores(fraction, SegmentParams(learned_core_median_px=1))
+    assert np.array_equal(plain, fraction >= SegmentParams().learned_core_fraction)
+
+
+def test_core_median_must_be_odd():
+    with pytest.raises(ParameterError, match="odd"):
+        SegmentParams(learned_core_median_px=4)
