@@ -447,10 +447,10 @@ class CompareParams:
     """Changes between visits (see ``compare``, ``match`` and ``docs/compare.md``).
 
     The ``repeat_sem_*`` figures are the standard error of one capture,
-    measured on phantom follow-ups without biological change (12 courses,
-    seeds 600-611: hair regrown and re-clipped, camera rotated up to 7 deg,
+    measured on phantom follow-ups without biological change (36 courses,
+    seeds 600-635: hair regrown and re-clipped, camera rotated up to 7 deg,
     shifted up to 0.5 mm, zoomed up to 5 %, lighting, white balance and blur
-    changed; 36 follow-ups through the whole pipeline, 202 hairs in the
+    changed; 108 follow-ups through the whole pipeline, 196 hairs in the
     median common area) by
     ``python benchmarks/compare_accuracy.py --repeatability``, which
     re-measures them; set them from your own repeat captures when you have
@@ -500,21 +500,21 @@ class CompareParams:
         True, doc="follow-up widths use the baseline scale times the registration scale"
     )
     repeat_reference_hair_count: int = _p(
-        202, 1, 10_000_000,
+        196, 1, 10_000_000,
         "hairs in the common area of the repeat captures the repeat_sem_* figures come from; "
         "they are scaled by sqrt(reference / baseline hairs) (counting statistics)",
     )
     repeat_sem_hair_count_pct: float = _p(
-        0.59, 0.0, 100.0, "standard error of one capture's hair count, percent"
+        0.91, 0.0, 100.0, "standard error of one capture's hair count, percent"
     )
     repeat_sem_terminal_count_pct: float = _p(
-        0.64, 0.0, 100.0, "standard error of one capture's terminal count, percent"
+        0.78, 0.0, 100.0, "standard error of one capture's terminal count, percent"
     )
     repeat_sem_cumulative_thickness_pct: float = _p(
-        1.68, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
+        1.93, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
     )
     repeat_sem_coverage_points: float = _p(
-        0.21, 0.0, 100.0, "standard error of one capture's coverage, percentage points"
+        0.37, 0.0, 100.0, "standard error of one capture's coverage, percentage points"
     )
 
     def __post_init__(self) -> None:
