@@ -30,10 +30,10 @@ phantom truth: what remains is the error of registration, common area and
 matching alone.
 
 ``--repeatability`` renders ``--repeat-scalps`` (36) courses with no
-biological change (seeds from ``--first-seed`` + 100; the hair is regrown and re-clipped between visits,
-camera pose, lighting, white balance and blur change as above), compares
-each follow-up with the baseline, and prints the standard error of one
-capture per figure (the root mean square of the measured changes, which
+biological change (seeds from ``--first-seed`` + 100; the hair is regrown
+and re-clipped between visits, camera pose, lighting, white balance and blur
+change as above), compares each follow-up with the baseline, and prints the
+standard error of one capture per figure (the root mean square of the measured changes, which
 should all be zero, divided by sqrt 2) and the hair count of the common
 area: the values of ``compare.repeat_sem_*`` and
 ``compare.repeat_reference_hair_count``. With ``--same-moment`` the captures
