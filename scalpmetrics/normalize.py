@@ -165,7 +165,8 @@ def skin_background(image: np.ndarray, *, sigma_px: float,
     h, w = image.shape[:2]
     grid = skin_colour_grid(image, tile_px=sigma_px, params=params)
     tile = max(2, int(round(sigma_px)))
-    stride = max(1, int(sigma_px / params.background_samples_per_sigma))
+    # At most the shorter side: a tiny photo still gets one sample row and column.
+    stride = max(1, min(int(sigma_px / params.background_samples_per_sigma), h, w))
     small = np.ascontiguousarray(image[stride // 2::stride, stride // 2::stride])
     sh, sw = small.shape[:2]
     # Tile colours placed at their tile centres, on the sample grid.

@@ -411,6 +411,14 @@ def test_pure_noise_has_no_hairs(corpus):
     assert result.whole.hair_count == 0
 
 
+@pytest.mark.parametrize("px_per_mm", [427.0, 2000.0])
+def test_the_smallest_photo_at_a_fine_scale_is_analysed(px_per_mm):
+    # Found by the property test: the working copy of a 16 x 16 photo at a
+    # fine scale was smaller than the skin model's sampling step.
+    result = analyze(photo_from_array(np.zeros((16, 16, 3), np.uint8)), px_per_mm=px_per_mm)
+    assert result.whole.hair_count == 0
+
+
 # ----------------------------------------------------------------------------- analyze command
 
 
