@@ -20,7 +20,8 @@ keeps its neutral level, so no more of it clips than under neutral light
 Each is analysed by :func:`scalpmetrics.analysis.analyze` at the true scale
 (default parameters unless ``--set`` overrides some; the target figure is
 of the defaults on the default skin type 2 and black hair).
-Printed per seed: the hair count of each setting, the truth, the spread
+Printed per seed: the hair count of each setting, the truth (over the area
+analysed: all but the edge strip, :func:`scalpmetrics.regions.guarded_area`), the spread
 ``(max - min) / mean`` of the three counts (target <= 2 %), and the largest
 deviation of a count from their mean; then the worst spread over all seeds.
 The mask agreement between settings (Dice against the neutral mask) is
@@ -57,13 +58,15 @@ def run_seed(seed: int, width_px: int, height_px: int, scalp: dict[str, object],
              params: Params) -> dict[str, object]:
     from scalpmetrics.analysis import analyze
     from scalpmetrics.io import photo_from_array
+    from scalpmetrics.regions import guarded_area
     from scalpmetrics.synthetic import make_phantom
 
     counts, masks, truths, flags = {}, {}, set(), {}
     for name, overrides in SETTINGS.items():
         phantom = make_phantom(seed=seed, width_px=width_px, height_px=height_px,
                                px_per_mm=PX_PER_MM, **scalp, **overrides)
-        truths.add(phantom.truth.hair_count)
+        area = guarded_area(phantom.image.shape, PX_PER_MM, params.trace)
+        truths.add(phantom.truth_within(area).hair_count)
         result = analyze(photo_from_array(phantom.image), px_per_mm=PX_PER_MM, params=params)
         counts[name] = result.whole.hair_count
         masks[name] = result.hair_mask

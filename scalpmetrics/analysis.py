@@ -50,7 +50,7 @@ from scalpmetrics.quality import (
     marker_flags,
     quality_flags,
 )
-from scalpmetrics.regions import build_regions
+from scalpmetrics.regions import build_regions, guarded_area
 from scalpmetrics.segment import (
     clipped_pixels,
     enlarge_mask,
@@ -105,6 +105,14 @@ def analyze(
         Any input problem (unreadable photo, implausible calibration, bad
         regions); :class:`CalibrationError` when the marker asked for is not
         in view and no other calibration is available.
+
+    Notes
+    -----
+    Every region, ``'whole'`` included, leaves out a strip
+    ``trace.edge_guard_um`` wide along the photo's edges (``edge_guard_px``
+    when uncalibrated), with the hairs emerging in it: a hair emerging there
+    may leave the field before it is long enough to count, so counting there
+    would bias the density low. Hairs are still traced across the strip.
     """
     if not isinstance(photo, Photo):
         photo = load_photo(photo, params=params.load)
@@ -124,7 +132,8 @@ def analyze(
     regions = build_regions(pixels.shape, grid=grid, labels=region_labels)
     chart, excluded, (hairs, mask, figures) = _chart_and_hair(
         pixels, detection, calibration.px_per_mm, params)
-    regions = [Region(r.name, r.mask & ~excluded) for r in regions]
+    measured = guarded_area(pixels.shape, calibration.px_per_mm, params.trace) & ~excluded
+    regions = [Region(r.name, r.mask & measured) for r in regions]
     metrics = measure_regions(regions, hairs, mask, calibration=calibration)
     flags = tuple(
         calibration_flags(calibration)

@@ -279,6 +279,13 @@ class TraceParams:
     min_shaft_length_um: float = _p(
         200.0, 0.0, 10_000.0, "shorter visible shafts are not counted as hairs, um"
     )
+    edge_guard_um: float = _p(
+        200.0, 0.0, 10_000.0,
+        "a hair emerging this close to the photo's edge may leave the field before it is long "
+        "enough to count, so this strip is left out of every region (its hairs and its area); "
+        "at most a quarter of the shorter side, um",
+    )
+    edge_guard_px: float = _p(20.0, 0.0, 10_000.0, "the same for uncalibrated photos, px")
     min_shaft_length_widths: float = _p(
         0.0, 0.0, 100.0, "shafts shorter than this many of their own widths are not counted, ratio"
     )

@@ -2,7 +2,9 @@
 
 Every analysis measures the whole photo (region ``'whole'``) and, on request,
 a grid of equal cells (``'grid_r{row}_c{col}'``, 1-based) or the labels of a
-label image (``'label_{n}'``, 0 meaning outside every region).
+label image (``'label_{n}'``, 0 meaning outside every region). The analysis
+leaves a strip along the photo's edges out of every region
+(:func:`guarded_area`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,70 @@ import re
 import numpy as np
 
 from scalpmetrics.errors import RegionError
+from scalpmetrics.params import TraceParams
 from scalpmetrics.types import Region
+
+UM_PER_MM = 1000.0
 
 _GRID = re.compile(r"^grid:(\d+)x(\d+)$")
 MAX_GRID_CELLS = 10_000
+
+
+def edge_strip(shape: tuple[int, ...], width_px: float) -> np.ndarray:
+    """Pixels whose centre lies closer than ``width_px`` to the image edge.
+
+    The width is capped at a quarter of the shorter side, so that the middle
+    of any image stays outside the strip.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Image shape; the first two entries are used.
+    width_px : float
+        Strip width, px (pixel centres lie half a pixel inside the edge).
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+
+    Examples
+    --------
+    >>> edge_strip((5, 6), 1.0).astype(int)
+    array([[1, 1, 1, 1, 1, 1],
+           [1, 0, 0, 0, 0, 1],
+           [1, 0, 0, 0, 0, 1],
+           [1, 0, 0, 0, 0, 1],
+           [1, 1, 1, 1, 1, 1]])
+    """
+    h, w = shape[:2]
+    width = min(float(width_px), min(h, w) / 4.0)
+    rows = np.minimum(np.arange(h) + 0.5, h - 0.5 - np.arange(h)) < width
+    cols = np.minimum(np.arange(w) + 0.5, w - 0.5 - np.arange(w)) < width
+    return rows[:, None] | cols[None, :]
+
+
+def guarded_area(shape: tuple[int, ...], px_per_mm: float | None,
+                 params: TraceParams = TraceParams()) -> np.ndarray:
+    """The pixels an analysis measures before markers and charts are left out:
+    all but the :func:`edge_strip` ``params.edge_guard_um`` wide
+    (``edge_guard_px`` when ``px_per_mm`` is ``None``).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Photo shape.
+    px_per_mm : float or None
+        The photo's scale.
+    params : TraceParams
+        Gives the strip's width.
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+    """
+    width_px = (params.edge_guard_px if px_per_mm is None
+                else params.edge_guard_um * px_per_mm / UM_PER_MM)
+    return ~edge_strip(shape, width_px)
 
 
 def whole_region(shape: tuple[int, ...]) -> Region:

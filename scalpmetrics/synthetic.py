@@ -507,6 +507,37 @@ class Phantom:
     hair_fraction: np.ndarray
     truth: PhantomTruth
 
+    def truth_within(self, area: np.ndarray) -> PhantomTruth:
+        """The figures of the part ``area`` of the image (what an analysis
+        measures when its region leaves some pixels out).
+
+        Parameters
+        ----------
+        area : ndarray of bool, shape (H, W)
+            The pixels measured.
+
+        Returns
+        -------
+        PhantomTruth
+            Counted hairs are those whose emergence point lies in a pixel of
+            ``area`` (pixel centres on integers); coverage and area are over
+            ``area``. ``hairs`` leaves out the counted hairs emerging
+            elsewhere.
+        """
+        area = np.asarray(area, dtype=bool)
+        if area.shape != self.hair_fraction.shape:
+            raise ValueError(f"area {area.shape} and image {self.hair_fraction.shape} differ")
+        h, w = area.shape
+
+        def inside(t: HairTruth) -> bool:
+            col = int(np.floor(t.emergence_xy_px[0] + 0.5))
+            row = int(np.floor(t.emergence_xy_px[1] + 0.5))
+            return 0 <= row < h and 0 <= col < w and bool(area[row, col])
+
+        hairs = [t for t in self.truth.hairs if not t.counted or inside(t)]
+        h_pose = np.array(self.truth.scalp_to_image)
+        return _truth(hairs, self.hair_fraction, self.truth.spec, h_pose, area=area)
+
 
 @dataclass(frozen=True)
 class CourseSpec:
@@ -1366,12 +1397,15 @@ def _camera(img: np.ndarray, spec: PhantomSpec, rng: np.random.Generator) -> np.
 
 
 def _truth(hairs: list[HairTruth], coverage: np.ndarray, spec: PhantomSpec,
-           h_pose: np.ndarray) -> PhantomTruth:
+           h_pose: np.ndarray, area: np.ndarray | None = None) -> PhantomTruth:
+    """The figures of ``hairs`` and ``coverage`` over the image, or over ``area``."""
     hairs = sorted(hairs, key=lambda t: t.hair_id)
     counted = [t for t in hairs if t.counted]
     n = len(counted)
     ppm = spec.px_per_mm * spec.scale
-    area_cm2 = spec.width_px * spec.height_px / ppm**2 / 100.0
+    area_px = spec.width_px * spec.height_px if area is None else int(area.sum())
+    area_cm2 = area_px / ppm**2 / 100.0
+    cover = coverage if area is None else coverage[area]
     widths = np.array([t.width_um for t in counted])
     terminal = int(sum(t.is_terminal for t in counted))
     units = len({t.unit_id for t in counted})
@@ -1379,9 +1413,10 @@ def _truth(hairs: list[HairTruth], coverage: np.ndarray, spec: PhantomSpec,
         px_per_mm=ppm, hair_count=n, terminal_count=terminal, vellus_count=n - terminal,
         vellus_fraction=(n - terminal) / n if n else 0.0,
         mean_shaft_width_um=float(widths.mean()) if n else float("nan"),
-        cumulative_thickness_mm_per_cm2=float(widths.sum() / 1000.0 / area_cm2),
-        coverage_fraction=float(coverage.mean(dtype=np.float64)),
-        area_cm2=area_cm2, density_per_cm2=n / area_cm2, follicular_unit_count=units,
+        cumulative_thickness_mm_per_cm2=float(widths.sum() / 1000.0 / area_cm2) if area_px else 0.0,
+        coverage_fraction=float(cover.mean(dtype=np.float64)) if area_px else 0.0,
+        area_cm2=area_cm2, density_per_cm2=n / area_cm2 if area_px else 0.0,
+        follicular_unit_count=units,
         mean_hairs_per_unit=n / units if units else float("nan"),
         scalp_to_image=tuple(tuple(float(v) for v in row) for row in h_pose),
         hairs=tuple(hairs), spec=spec,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from scalpmetrics.regions import guarded_area
 from scalpmetrics.synthetic import make_phantom
 from scalpmetrics_cli.main import main
 
@@ -76,7 +77,7 @@ def test_regions_mask(photo_path, tmp_path, analysis_schema):
                           "--regions-mask", path).stdout)
     jsonschema.validate(data, analysis_schema)
     assert [r["name"] for r in data["regions"]] == ["whole", "label_2", "label_5"]
-    assert data["regions"][1]["area_px"] == 180 * 480
+    assert data["regions"][1]["area_px"] == ((labels == 2) & guarded_area(labels.shape, 80.0)).sum()
 
 
 def test_params_override_is_recorded(photo_path):

@@ -10,6 +10,7 @@ from scalpmetrics.colorchart import correct_colors, find_color_chart, reference_
 from scalpmetrics.io import photo_from_array
 from scalpmetrics.marker import quad_mask
 from scalpmetrics.params import ChartParams, Params
+from scalpmetrics.regions import guarded_area
 from scalpmetrics.synthetic import make_phantom
 
 PATCH_PX, GAP_PX = 36, 8
@@ -126,12 +127,12 @@ def test_analysis_corrects_with_the_chart_and_leaves_it_out():
     assert record["applied"] is True
     box = np.array(record["box_xy_px"])
     excluded = quad_mask(img.shape, box, grow_fraction=Params().chart.exclusion_margin_fraction)
-    assert result.whole.area_px == img.shape[0] * img.shape[1] - excluded.sum()
+    assert result.whole.area_px == (guarded_area(img.shape, 60.0) & ~excluded).sum()
     assert not result.hair_mask[excluded].any()
     off = analyze(photo_from_array(img), px_per_mm=60.0,
                   params=Params.from_dict({"chart": {"detect": False}}))
     assert "color_chart" not in off.provenance
-    assert off.whole.area_px == img.shape[0] * img.shape[1]
+    assert off.whole.area_px == guarded_area(img.shape, 60.0).sum()
 
 
 def test_rejected_chart_is_flagged_and_still_left_out(analysis_schema):

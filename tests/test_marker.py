@@ -22,6 +22,7 @@ from scalpmetrics.marker import (
     quad_mask,
 )
 from scalpmetrics.params import Params
+from scalpmetrics.regions import guarded_area
 from scalpmetrics.report import to_json
 from scalpmetrics.synthetic import make_phantom
 from scalpmetrics_cli.main import main
@@ -224,7 +225,8 @@ def test_analysis_calibrates_on_the_marker_and_leaves_it_out(tilted_photo):
     assert record["provenance"]["marker"]["found"] is True
     excluded = quad_mask(photo.shape, result.provenance["marker"]["detection"]["corners_xy_px"],
                          grow_fraction=Params().marker.exclusion_margin_fraction)
-    assert result.whole.area_px == photo.shape[0] * photo.shape[1] - excluded.sum()
+    measured = guarded_area(photo.shape, result.calibration.px_per_mm) & ~excluded
+    assert result.whole.area_px == measured.sum()
     assert not result.hair_mask[excluded].any()
     side_px = 4.0 * result.calibration.px_per_mm
     assert excluded.sum() > (1.5 * side_px) ** 2 * 0.8  # quad + margin
@@ -247,7 +249,7 @@ def test_wrong_id_flags_and_errors(tilted_photo, analysis_schema):
     result = analyze(photo_from_array(photo), px_per_mm=30.0, marker="DICT_4X4_50:8:4")
     jsonschema.validate(json.loads(to_json(result.to_dict())), analysis_schema)
     assert "marker_not_found" in [f.name for f in result.flags]
-    assert result.whole.area_px == photo.shape[0] * photo.shape[1]
+    assert result.whole.area_px == guarded_area(photo.shape, 30.0).sum()
 
 
 def test_cli_marker(tmp_path, tilted_photo, analysis_schema):

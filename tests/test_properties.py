@@ -24,7 +24,7 @@ from scalpmetrics.analysis import analyze
 from scalpmetrics.calibration import check_px_per_mm, resolve_calibration
 from scalpmetrics.io import load_photo, photo_from_array, read_label_image
 from scalpmetrics.params import CalibrationParams, LoadParams, Params
-from scalpmetrics.regions import build_regions, parse_grid_spec
+from scalpmetrics.regions import build_regions, guarded_area, parse_grid_spec
 from scalpmetrics.report import to_json
 
 #: One profile for the module: few examples, no deadline, the same examples every run.
@@ -301,7 +301,7 @@ def test_analyze_raises_only_documented_errors(pixels, px_per_mm, field_width_mm
     record = json.loads(to_json(result.to_dict()))  # strict JSON: no NaN or Infinity
     whole = result.whole
     assert whole.hair_count >= 0 and 0.0 <= whole.coverage_fraction <= 1.0
-    assert whole.area_px == pixels.shape[0] * pixels.shape[1]
+    assert whole.area_px == guarded_area(pixels.shape, result.calibration.px_per_mm).sum() > 0
     assert (whole.density_per_cm2 is None) == (result.calibration.px_per_mm is None)
     if grid is not None:
         rows, cols = parse_grid_spec(grid)

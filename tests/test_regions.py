@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 
 from scalpmetrics.errors import RegionError
-from scalpmetrics.regions import build_regions, grid_regions, label_regions, parse_grid_spec
+from scalpmetrics.params import TraceParams
+from scalpmetrics.regions import (
+    build_regions,
+    edge_strip,
+    grid_regions,
+    guarded_area,
+    label_regions,
+    parse_grid_spec,
+)
 
 
 def test_grid_cells_tile_a_non_square_photo_exactly():
@@ -52,3 +60,18 @@ def test_build_regions_starts_with_whole():
     assert len(regions) == 5
     with pytest.raises(RegionError):
         build_regions((8, 8), grid="grid:2x2", labels=np.ones((8, 8)))
+
+
+def test_the_guarded_area_leaves_out_a_strip_of_the_edge_guard():
+    area = guarded_area((100, 150), px_per_mm=50.0)  # 200 um = 10 px
+    rows, cols = np.nonzero(area)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (10, 89, 10, 139)
+    assert area.sum() == 80 * 130
+    uncalibrated = guarded_area((100, 150), None, TraceParams(edge_guard_px=5.0))
+    assert uncalibrated.sum() == 90 * 140
+    assert guarded_area((100, 150), 50.0, TraceParams(edge_guard_um=0.0)).all()
+
+
+def test_the_edge_strip_never_takes_the_whole_photo():
+    strip = edge_strip((16, 40), 100.0)  # capped at a quarter of 16 px
+    assert not strip[4:12, 4:36].any() and strip[:4].all() and strip[12:].all()

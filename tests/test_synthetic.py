@@ -86,6 +86,23 @@ def test_counts_follow_the_counting_rule(phantom):
     assert len({h.hair_id for h in t.hairs}) == len(t.hairs)
 
 
+def test_truth_within_an_area(phantom):
+    t = phantom.truth
+    assert phantom.truth_within(np.ones((263, 421), bool)) == t
+    left = np.zeros((263, 421), bool)
+    left[:, :200] = True  # columns 0..199: x < 199.5
+    part = phantom.truth_within(left)
+    inside = [h for h in t.hairs if h.counted and h.emergence_xy_px[0] < 199.5]
+    assert 0 < part.hair_count == len(inside) < t.hair_count
+    assert part.hair_count == sum(h.counted for h in part.hairs)
+    assert part.terminal_count == sum(h.is_terminal for h in inside)
+    assert part.area_cm2 == pytest.approx(263 * 200 / 80.0**2 / 100)
+    assert part.coverage_fraction == pytest.approx(float(phantom.hair_fraction[:, :200].mean()))
+    assert part.density_per_cm2 == pytest.approx(part.hair_count / part.area_cm2)
+    with pytest.raises(ValueError, match="differ"):
+        phantom.truth_within(left[:, :100])
+
+
 def test_coverage_is_the_mean_fraction_and_mask_is_its_half(phantom):
     f = phantom.hair_fraction
     assert phantom.truth.coverage_fraction == pytest.approx(float(f.mean(dtype=np.float64)))
