@@ -29,6 +29,8 @@ from typing import Any
 
 from PIL import Image
 
+from scalpmetrics.params import TraceParams
+from scalpmetrics.regions import guarded_area
 from scalpmetrics.synthetic import CourseSpec, Phantom, PhantomSpec, make_course, make_phantom
 
 JPEG_QUALITY = 90
@@ -55,6 +57,9 @@ SINGLES: dict[str, PhantomSpec] = {
     "type4_grey_unclipped": PhantomSpec(seed=24, skin_type=4, hair_colour="grey",
                                         clipped=False, density_per_cm2=150.0),
 }
+#: Figures of the area an analysis measures, written beside each single photo's truth.
+MEASURED_AREA_FIGURES = ("area_cm2", "hair_count", "terminal_count", "vellus_count",
+                         "density_per_cm2", "coverage_fraction")
 SINGLE_SIZE = dict(width_px=1024, height_px=768, px_per_mm=100.0, jpeg_quality=None)
 
 README = """# Sample images
@@ -79,7 +84,10 @@ Every image here is a **synthetic** trichoscopy phantom made by
   100 px/mm, each with its truth in `<name>.truth.json`.
 
 A hair counts when its emergence point (where the shaft leaves the skin) lies
-inside the image and it is not a loose cut hair lying on the skin. The images
+inside the image and it is not a loose cut hair lying on the skin. An
+analysis measures all but a 200 um strip along the edges (see
+`docs/methods.md`, counting rule): `measured_area` in each single photo's
+truth file gives the figures of that area, to compare with `analyze`. The images
 are encoded once as JPEG at quality 90 (the `spec` in the truth files says
 `jpeg_quality: null` because the simulated JPEG round trip was switched off).
 """
@@ -127,6 +135,9 @@ def make_sample_images(out_dir: str | Path) -> list[Path]:
         _save_jpeg(phantom, path, None)
         truth = phantom.truth.to_dict()
         truth["file"] = {"file": path.name, "jpeg_quality": JPEG_QUALITY}
+        measured = phantom.truth_within(guarded_area(phantom.image.shape, phantom.truth.px_per_mm))
+        truth["measured_area"] = {"edge_guard_um": TraceParams().edge_guard_um, **{
+            k: getattr(measured, k) for k in MEASURED_AREA_FIGURES}}
         _write_json(truth, out / f"{name}.truth.json")
         written += [path, out / f"{name}.truth.json"]
     (out / "README.md").write_text(README)
