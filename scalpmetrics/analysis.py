@@ -157,6 +157,7 @@ def analyze(
         provenance=record,
         metadata=photo.metadata,
         hair_mask=mask,
+        measured_area=measured,
     )
 
 

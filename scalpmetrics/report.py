@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from scalpmetrics.errors import OutputFileError
-from scalpmetrics.types import Analysis, Hair
+from scalpmetrics.measure import hairs_in_region
+from scalpmetrics.types import Analysis, Hair, Region
 
 #: Random names tried for a temporary file before giving up.
 _TEMP_NAME_ATTEMPTS = 100
@@ -27,6 +28,7 @@ _TEMP_NAME_ATTEMPTS = 100
 HAIR_TINT_RGB = (0, 200, 255)
 COUNTED_RGB = (40, 230, 40)
 NOT_COUNTED_RGB = (255, 60, 60)
+AREA_OUTLINE_RGB = (255, 255, 255)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -163,7 +165,8 @@ def to_display_rgb8(pixels: np.ndarray) -> np.ndarray:
 
 
 def render_overlay(
-    pixels: np.ndarray, mask: np.ndarray, hairs: Sequence[Hair], *, alpha: float = 0.45
+    pixels: np.ndarray, mask: np.ndarray, hairs: Sequence[Hair], *, alpha: float = 0.45,
+    measured_area: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw the hair mask and traced hairs over the photo.
 
@@ -178,6 +181,9 @@ def render_overlay(
         a green dot for counted hairs, red for uncounted ones.
     alpha : float
         Opacity of the tint.
+    measured_area : ndarray of bool, shape (H, W), optional
+        The pixels the figures cover (``Analysis.measured_area``): outlined in
+        ``AREA_OUTLINE_RGB``, and hairs emerging outside it drawn as uncounted.
 
     Returns
     -------
@@ -192,8 +198,15 @@ def render_overlay(
     out = out.round().astype(np.uint8)
     radius = max(2, round(min(out.shape[:2]) / 250))
     thickness = max(1, radius // 2)
+    counted = {id(h) for h in (
+        [h for h in hairs if h.counted] if measured_area is None
+        else hairs_in_region(hairs, Region("measured", measured_area)))}
+    if measured_area is not None:
+        outline, _ = cv2.findContours(measured_area.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                      cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(out, outline, -1, AREA_OUTLINE_RGB, thickness, cv2.LINE_8)
     for hair in hairs:
-        colour = COUNTED_RGB if hair.counted else NOT_COUNTED_RGB
+        colour = COUNTED_RGB if id(hair) in counted else NOT_COUNTED_RGB
         p0 = tuple(int(round(v)) for v in hair.emergence_xy_px)
         p1 = tuple(int(round(v)) for v in hair.tip_xy_px)
         cv2.line(out, p0, p1, colour, thickness, cv2.LINE_AA)
@@ -206,7 +219,8 @@ def write_overlay_png(
 ) -> None:
     """Write the photo with its hair mask and traced hairs drawn on it."""
     assert analysis.hair_mask is not None, "analysis carries no hair mask"
-    atomic_write_bytes(path, encode_png(render_overlay(pixels, analysis.hair_mask, analysis.hairs)))
+    atomic_write_bytes(path, encode_png(render_overlay(
+        pixels, analysis.hair_mask, analysis.hairs, measured_area=analysis.measured_area)))
 
 
 def _fmt(value: Any, digits: int = 1) -> str:

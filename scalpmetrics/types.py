@@ -247,7 +247,9 @@ class Analysis:
 
     The whole-photo figures are ``whole``; ``regions`` holds one entry per
     requested region (the whole photo first). ``hair_mask`` is kept for
-    overlays and comparison but is not part of the JSON.
+    overlays and comparison, and ``measured_area`` (the pixels every region
+    is cut to: all but the edge strip and any marker or chart) for overlays;
+    neither is part of the JSON.
     """
 
     image: ImageInfo
@@ -259,6 +261,7 @@ class Analysis:
     provenance: dict[str, Any]
     metadata: PhotoMetadata
     hair_mask: np.ndarray | None = None
+    measured_area: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready record described by ``docs/schema/analysis.schema.json``."""

@@ -65,3 +65,17 @@ def test_overlay_draws_without_touching_input():
     assert out.dtype == np.uint8 and out.shape == (40, 60, 3)
     assert not np.array_equal(out[11, 30], out[30, 30])
     assert tuple(out[11, 5]) == report.COUNTED_RGB
+
+
+def test_overlay_outlines_the_measured_area_and_marks_hairs_outside_it_uncounted():
+    pixels = np.full((40, 60, 3), 100, np.uint8)
+    mask = np.zeros((40, 60), bool)
+    area = np.zeros((40, 60), bool)
+    area[8:32, 8:52] = True
+    inside = Hair(0, (20.0, 20.0), (40.0, 20.0), 20.0, 2.0, None, None, True, -1)
+    outside = Hair(1, (3.0, 30.0), (30.0, 30.0), 27.0, 2.0, None, None, True, -1)
+    out = report.render_overlay(pixels, mask, [inside, outside], measured_area=area)
+    assert tuple(out[20, 20]) == report.COUNTED_RGB
+    assert tuple(out[30, 3]) == report.NOT_COUNTED_RGB
+    assert tuple(out[8, 30]) == report.AREA_OUTLINE_RGB  # the area's top edge
+    assert tuple(out[2, 30]) == (100, 100, 100)
