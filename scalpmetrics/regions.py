@@ -14,10 +14,9 @@ import re
 import numpy as np
 
 from scalpmetrics.errors import RegionError
+from scalpmetrics.measure import UM_PER_MM
 from scalpmetrics.params import TraceParams
 from scalpmetrics.types import Region
-
-UM_PER_MM = 1000.0
 
 _GRID = re.compile(r"^grid:(\d+)x(\d+)$")
 MAX_GRID_CELLS = 10_000
