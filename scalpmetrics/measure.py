@@ -20,24 +20,24 @@ MM2_PER_CM2 = 100.0
 UM_PER_MM = 1000.0
 
 
-def hairs_in_region(hairs: Sequence[Hair], region: Region) -> list[Hair]:
-    """The counted hairs whose counting point lies inside ``region``.
+def point_in_mask(xy_px: tuple[float, float], mask: np.ndarray) -> bool:
+    """Whether the point ``(x, y)`` lies in a True pixel of ``mask``.
 
-    Coordinates are pixels with centres on integers, so the point ``(x, y)``
+    Coordinates are pixels with centres on integers: pixel ``(row, col)``
+    covers ``[col - 0.5, col + 0.5) x [row - 0.5, row + 0.5)``, so the point
     lies in pixel ``(floor(y + 0.5), floor(x + 0.5))``.
     """
-    h, w = region.mask.shape
-    out = []
-    for hair in hairs:
-        if not hair.counted:
-            continue
-        # Pixel centres are on integers: pixel (row, col) covers
-        # [col - 0.5, col + 0.5) x [row - 0.5, row + 0.5).
-        col = int(np.floor(hair.emergence_xy_px[0] + 0.5))
-        row = int(np.floor(hair.emergence_xy_px[1] + 0.5))
-        if 0 <= row < h and 0 <= col < w and region.mask[row, col]:
-            out.append(hair)
-    return out
+    h, w = mask.shape
+    col = int(np.floor(xy_px[0] + 0.5))
+    row = int(np.floor(xy_px[1] + 0.5))
+    return 0 <= row < h and 0 <= col < w and bool(mask[row, col])
+
+
+def hairs_in_region(hairs: Sequence[Hair], region: Region) -> list[Hair]:
+    """The counted hairs whose counting point lies inside ``region``
+    (:func:`point_in_mask`)."""
+    return [hair for hair in hairs
+            if hair.counted and point_in_mask(hair.emergence_xy_px, region.mask)]
 
 
 def _mean_over(values: np.ndarray, mask: np.ndarray, area_px: int) -> float:

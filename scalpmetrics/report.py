@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from scalpmetrics.errors import OutputFileError
-from scalpmetrics.measure import hairs_in_region
-from scalpmetrics.types import Analysis, Hair, Region
+from scalpmetrics.measure import point_in_mask
+from scalpmetrics.types import Analysis, Hair
 
 #: Random names tried for a temporary file before giving up.
 _TEMP_NAME_ATTEMPTS = 100
@@ -198,15 +198,14 @@ def render_overlay(
     out = out.round().astype(np.uint8)
     radius = max(2, round(min(out.shape[:2]) / 250))
     thickness = max(1, radius // 2)
-    counted = {id(h) for h in (
-        [h for h in hairs if h.counted] if measured_area is None
-        else hairs_in_region(hairs, Region("measured", measured_area)))}
     if measured_area is not None:
         outline, _ = cv2.findContours(measured_area.astype(np.uint8), cv2.RETR_EXTERNAL,
                                       cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(out, outline, -1, AREA_OUTLINE_RGB, thickness, cv2.LINE_8)
     for hair in hairs:
-        colour = COUNTED_RGB if id(hair) in counted else NOT_COUNTED_RGB
+        counted = hair.counted and (measured_area is None
+                                    or point_in_mask(hair.emergence_xy_px, measured_area))
+        colour = COUNTED_RGB if counted else NOT_COUNTED_RGB
         p0 = tuple(int(round(v)) for v in hair.emergence_xy_px)
         p1 = tuple(int(round(v)) for v in hair.tip_xy_px)
         cv2.line(out, p0, p1, colour, thickness, cv2.LINE_AA)

@@ -91,6 +91,7 @@ import cv2
 import numpy as np
 
 from scalpmetrics.errors import ParameterError
+from scalpmetrics.measure import point_in_mask
 
 HAIR_COLOURS = ("black", "dark_brown", "brown", "red", "blonde", "grey", "white")
 RESPONSES = ("strong", "mild", "none", "worsening")
@@ -527,14 +528,8 @@ class Phantom:
         area = np.asarray(area, dtype=bool)
         if area.shape != self.hair_fraction.shape:
             raise ValueError(f"area {area.shape} and image {self.hair_fraction.shape} differ")
-        h, w = area.shape
-
-        def inside(t: HairTruth) -> bool:
-            col = int(np.floor(t.emergence_xy_px[0] + 0.5))
-            row = int(np.floor(t.emergence_xy_px[1] + 0.5))
-            return 0 <= row < h and 0 <= col < w and bool(area[row, col])
-
-        hairs = [t for t in self.truth.hairs if not t.counted or inside(t)]
+        hairs = [t for t in self.truth.hairs
+                 if not t.counted or point_in_mask(t.emergence_xy_px, area)]
         h_pose = np.array(self.truth.scalp_to_image)
         return _truth(hairs, self.hair_fraction, self.truth.spec, h_pose, area=area)
 
