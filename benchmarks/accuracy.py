@@ -15,6 +15,14 @@ Phantoms (``scalpmetrics.synthetic``, exact truth)
     Targets: Dice median >= 0.92 and worst >= 0.80; count median |relative
     error| <= 5 %; mean |width error| <= 5 um; mean |vellus fraction error|
     <= 0.05; mean |coverage error| <= 0.01.
+    Also printed, without a target: how many hairs are found where they
+    emerge. Counted hairs are paired one to one with the true ones (least
+    total distance) when their emergence points lie within
+    ``LOCATE_RADIUS_UM``; *located recall* is the share of true hairs paired,
+    *located precision* the share of counted hairs paired. A count can be
+    right while its hairs are not: misses and false hairs cancel. And how
+    many clipped and unclipped phantoms (and fdu photos, all of clipped
+    hair) raise the ``long_hair`` flag.
 
 Real photos (``../shared/data``, skipped when absent)
     *trichoscopy-fdu*: 1280 x 1024 trichoscopy photos of clipped hair, boxes
@@ -46,9 +54,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from scalpmetrics.analysis import analyze
 from scalpmetrics.io import load_photo, photo_from_array
+from scalpmetrics.measure import point_in_mask
 from scalpmetrics.params import Params
 from scalpmetrics.regions import guarded_area
 from scalpmetrics.synthetic import conditions, make_phantom
@@ -61,6 +71,8 @@ REPORT_SEED_BASE = 100_000
 PARAMS = Params()
 FDU_PX_PER_MM = 350.0
 PATCH_PX_PER_MM = 90.0
+#: A counted hair is located when it emerges this close to a true hair's emergence, um.
+LOCATE_RADIUS_UM = 150.0
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -68,6 +80,16 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     inter = np.logical_and(a, b).sum()
     total = a.sum() + b.sum()
     return 1.0 if total == 0 else float(2.0 * inter / total)
+
+
+def located_pairs(true_xy: np.ndarray, found_xy: np.ndarray, radius_px: float) -> int:
+    """Number of one-to-one pairs of points closer than ``radius_px`` (least total distance)."""
+    if len(true_xy) == 0 or len(found_xy) == 0:
+        return 0
+    dist = np.hypot(*(true_xy[:, None, :] - found_xy[None, :, :]).transpose(2, 0, 1))
+    far = dist > radius_px
+    rows, cols = linear_sum_assignment(np.where(far, 1e9, dist))
+    return int(np.count_nonzero(~far[rows, cols]))
 
 
 def _summary(name: str, values: list[float], unit: str = "", *, higher_better: bool = False) -> str:
@@ -109,14 +131,22 @@ def run_phantoms(split: str, quick: bool, verbose: bool) -> None:
         width_err = (w.mean_shaft_width_um or np.nan) - tr.mean_shaft_width_um
         vf_err = (w.vellus_fraction if w.vellus_fraction is not None else np.nan) - tr.vellus_fraction
         cov_err = w.coverage_fraction - tr.coverage_fraction
+        true_xy = np.array([h.emergence_xy_px for h in tr.hairs if h.counted]).reshape(-1, 2)
+        found_xy = np.array([h.emergence_xy_px for h in a.hairs
+                             if h.counted and point_in_mask(h.emergence_xy_px, a.measured_area)])
+        found_xy = found_xy.reshape(-1, 2)
+        paired = located_pairs(true_xy, found_xy, LOCATE_RADIUS_UM * tr.px_per_mm / 1000.0)
         rows.append(dict(cond=c, dice=d, count=w.hair_count, true_count=tr.hair_count,
                          count_err=count_err, width_err=width_err, vf_err=vf_err,
-                         cov_err=cov_err))
+                         cov_err=cov_err, recall=paired / max(len(true_xy), 1),
+                         precision=paired / max(len(found_xy), 1),
+                         long_hair=any(f.name == "long_hair" for f in a.flags)))
         if verbose:
             print(f"    seed {c['seed']:6d} skin {c['skin_type']} {c['hair_colour']:10s} "
                   f"{'clipped  ' if c['clipped'] else 'unclipped'}  dice {d:.3f}  "
                   f"count {w.hair_count:4d}/{tr.hair_count:4d} ({100 * count_err:+6.1f} %)  "
-                  f"width {width_err:+6.1f} um  vellus {vf_err:+.3f}  cover {cov_err:+.4f}",
+                  f"width {width_err:+6.1f} um  vellus {vf_err:+.3f}  cover {cov_err:+.4f}  "
+                  f"located {rows[-1]['recall']:.2f}/{rows[-1]['precision']:.2f}",
                   flush=True)
     elapsed = time.perf_counter() - t0
     col = lambda k: [r[k] for r in rows]  # noqa: E731
@@ -128,7 +158,15 @@ def run_phantoms(split: str, quick: bool, verbose: bool) -> None:
     print(_summary("vellus fraction |error|", np.abs(col("vf_err")).tolist()))
     print(_summary("coverage fraction |error|", np.abs(col("cov_err")).tolist()))
     print(_summary("coverage fraction error (signed)", col("cov_err")))
-    print("  by condition group (median Dice / median |count err| / mean |width err| um):")
+    print(_summary(f"located recall ({LOCATE_RADIUS_UM:g} um)", col("recall"), higher_better=True))
+    print(_summary(f"located precision ({LOCATE_RADIUS_UM:g} um)", col("precision"),
+                   higher_better=True))
+    for clipped in (True, False):
+        flagged = [r["long_hair"] for r in rows if r["cond"]["clipped"] == clipped]
+        print(f"  long_hair flag raised on {sum(flagged)} of {len(flagged)} "
+              f"{'clipped' if clipped else 'unclipped'} phantoms")
+    print("  by condition group (median Dice / median |count err| / mean |width err| um"
+          " / mean located recall, precision):")
     groups: dict[str, list[dict]] = {}
     for r in rows:
         c = r["cond"]
@@ -138,7 +176,8 @@ def run_phantoms(split: str, quick: bool, verbose: bool) -> None:
     for key, rs in groups.items():
         print(f"    {key:16s} n={len(rs):2d}  {np.median([r['dice'] for r in rs]):.3f}  "
               f"{np.median([abs(r['count_err']) for r in rs]):.3f}  "
-              f"{np.nanmean([abs(r['width_err']) for r in rs]):5.1f}")
+              f"{np.nanmean([abs(r['width_err']) for r in rs]):5.1f}  "
+              f"{np.mean([r['recall'] for r in rs]):.2f} {np.mean([r['precision'] for r in rs]):.2f}")
     dices = np.array(col("dice"))
     ok = {
         "Dice median >= 0.92": np.median(dices) >= 0.92,
@@ -184,6 +223,7 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
           f"{'even' if split == 'tune' else 'odd'} positions{', every 4th' if quick else ''})  "
           f"patients={len(half)}  photos={len(stems)}  assumed {FDU_PX_PER_MM:.0f} px/mm")
     errs, recalls, precisions = [], [], []
+    long_hair = 0
     t0 = time.perf_counter()
     for s in stems:
         boxes = [b for b in _boxes(root / "annotations" / f"{s}.xml") if b[0] != "abnormal"]
@@ -201,6 +241,7 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
                      for _, x0, y0, x1, y1 in boxes)
         err = a.whole.hair_count - inside
         errs.append(err)
+        long_hair += any(f.name == "long_hair" for f in a.flags)
         # Location check: a box is found when a counted shaft's midpoint lies in it
         # (grown by 10 px), each shaft used once.
         used = set()
@@ -222,6 +263,7 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
           f"target <= 2.0 {'MET' if np.abs(e).mean() <= 2.0 else 'MISSED'}")
     print(f"  located: recall {np.mean(recalls):.3f}  precision {np.mean(precisions):.3f} "
           f"(counted shaft's midpoint inside a non-abnormal box)")
+    print(f"  long_hair flag raised on {long_hair} of {len(stems)} photos (all of clipped hair)")
     print(f"  ({time.perf_counter() - t0:.0f} s)\n", flush=True)
 
 

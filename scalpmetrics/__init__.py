@@ -14,8 +14,9 @@ True
 from __future__ import annotations
 
 __version__ = "0.1.0"
-#: Version of the JSON records (analysis, comparison, batch tables).
-SCHEMA_VERSION = "1.0"
+#: Version of the JSON records (analysis, comparison, batch tables): 1.1 added
+#: the ``long_hair`` flag and its figure ``shaft_length_mm``.
+SCHEMA_VERSION = "1.1"
 
 import importlib
 from typing import TYPE_CHECKING, Any

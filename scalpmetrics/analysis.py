@@ -49,6 +49,7 @@ from scalpmetrics.quality import (
     light_figures,
     marker_flags,
     quality_flags,
+    shaft_length_mm,
 )
 from scalpmetrics.regions import build_regions, guarded_area
 from scalpmetrics.segment import (
@@ -265,7 +266,8 @@ def _measure_hair(
         contrast = pool.submit(hair_scalp_contrast, image, small_mask, valid=valid,
                                min_hair_px=params.quality.min_contrast_hair_px)
         hairs = trace_hairs(seg.trace_mask & valid, image, px_per_mm=scale, params=params.trace)
-        figures = {**photo_figures.result(), "contrast": contrast.result()}
+        figures = {**photo_figures.result(), "contrast": contrast.result(),
+                   "shaft_length_mm": shaft_length_mm(hairs, px_per_mm=scale)}
     if factor == 1:
         return hairs, small_mask, figures
     mask = enlarge_mask(seg.fraction, pixels.shape, params.segment) & ~excluded

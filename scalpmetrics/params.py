@@ -638,6 +638,11 @@ class QualityParams:
     min_contrast_hair_px: int = _p(
         50, 1, 1_000_000_000, "the contrast is measured only when at least this many hair pixels were found"
     )
+    max_shaft_length_mm: float = _p(
+        0.85, 0.01, 1000.0,
+        "long_hair when the length-weighted mean visible length of the traced shafts exceeds "
+        "this (clipped hair is about a millimetre long and slants into the skin), mm",
+    )
 
     def __post_init__(self) -> None:
         _validate(self, "quality")

@@ -11,7 +11,7 @@ returns them all, :func:`quality_flags` compares them with the thresholds of
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import cv2
@@ -20,7 +20,7 @@ import numpy as np
 from scalpmetrics.errors import ImageArrayError
 from scalpmetrics.params import QualityParams
 from scalpmetrics.selection import median, quantile
-from scalpmetrics.types import Calibration, QualityFlag
+from scalpmetrics.types import Calibration, Hair, QualityFlag
 
 if TYPE_CHECKING:
     from scalpmetrics.colorchart import ChartDetection
@@ -52,6 +52,13 @@ FLAGS: dict[str, str] = {
     "low_contrast": (
         "Hair barely stands out from the scalp, so faint hairs may be missed: the "
         "figure is the hair/scalp contrast; the threshold is quality.min_contrast."
+    ),
+    "long_hair": (
+        "The hair is long (not clipped): shafts overlap and hide where most hairs leave "
+        "the scalp, so hair counts, density, widths and follicular units are estimates "
+        "(clip the hair for counting, as for a phototrichogram); the figure is the "
+        "length-weighted mean visible length of the traced shafts, mm; the threshold is "
+        "quality.max_shaft_length_mm."
     ),
     "marker_not_found": (
         "A scale marker was asked for but the expected dictionary and id are not in "
@@ -522,6 +529,42 @@ def measure_quality(
     }
 
 
+def shaft_length_mm(hairs: Sequence[Hair], *, px_per_mm: float | None) -> float | None:
+    """Length-weighted mean visible length of the traced shafts, mm.
+
+    ``sum(L**2) / sum(L)`` over every traced shaft, counted or not: the mean
+    length of the shaft a point of traced hair lies on, so the many short
+    pieces of a crossing or a scale speck weigh little. Clipped hair is
+    about a millimetre long and slants into the skin, so its visible shafts
+    are shorter; long hair lies across the field.
+
+    Parameters
+    ----------
+    hairs : sequence of Hair
+        Traced shafts (``length_px`` in the pixels of ``px_per_mm``).
+    px_per_mm : float or None
+        Pixel scale.
+
+    Returns
+    -------
+    float or None
+        ``None`` when uncalibrated or when no shaft was traced.
+
+    Examples
+    --------
+    >>> from scalpmetrics.types import Hair
+    >>> def shaft(length_px):
+    ...     return Hair(0, (0.0, 0.0), (length_px, 0.0), length_px, 5.0, 50.0, True, True, 0)
+    >>> shaft_length_mm([shaft(100.0), shaft(300.0)], px_per_mm=100.0)
+    2.5
+    """
+    lengths_mm = np.array([h.length_px for h in hairs], dtype=float)
+    if px_per_mm is None or lengths_mm.size == 0 or lengths_mm.sum() <= 0:
+        return None
+    lengths_mm /= px_per_mm
+    return float((lengths_mm ** 2).sum() / lengths_mm.sum())
+
+
 def quality_flags(figures: dict[str, float | None], *,
                   params: QualityParams = QualityParams()) -> list[QualityFlag]:
     """The flags raised by the figures of :func:`measure_quality`."""
@@ -541,4 +584,7 @@ def quality_flags(figures: dict[str, float | None], *,
     contrast = figures["contrast"]
     if contrast is not None and contrast < params.min_contrast:
         flags.append(_flag("low_contrast", contrast, params.min_contrast))
+    length = figures.get("shaft_length_mm")
+    if length is not None and length > params.max_shaft_length_mm:
+        flags.append(_flag("long_hair", length, params.max_shaft_length_mm))
     return flags

@@ -22,9 +22,10 @@ from scalpmetrics.quality import (
     marker_flags,
     measure_quality,
     quality_flags,
+    shaft_length_mm,
 )
 from scalpmetrics.synthetic import make_phantom
-from scalpmetrics.types import Calibration
+from scalpmetrics.types import Calibration, Hair
 
 PX_PER_MM = 80.0
 
@@ -208,3 +209,48 @@ def test_thresholds_come_from_params():
     figures = figures_of(ph.image, ph.hair_mask, params=strict)
     assert figures["blur_limit_px"] == pytest.approx(0.1)
     assert set(names(quality_flags(figures, params=strict))) == {"out_of_focus", "low_contrast"}
+
+
+# ----------------------------------------------------------------------------- long hair
+
+
+def shaft(length_px):
+    return Hair(0, (0.0, 0.0), (length_px, 0.0), length_px, 5.0, 50.0, True, False, -1)
+
+
+def test_shaft_length_is_length_weighted():
+    # Weights by length: (1^2 + 3^2) / (1 + 3) = 2.5 mm, not the plain mean 2 mm.
+    assert shaft_length_mm([shaft(100.0), shaft(300.0)], px_per_mm=100.0) == pytest.approx(2.5)
+    # Many short pieces barely move it.
+    pieces = [shaft(300.0)] + [shaft(10.0)] * 20
+    assert shaft_length_mm(pieces, px_per_mm=100.0) == pytest.approx((9 + 20 * 0.01) / 5)
+    assert shaft_length_mm([shaft(100.0)], px_per_mm=None) is None
+    assert shaft_length_mm([], px_per_mm=100.0) is None
+
+
+def test_long_hair_flag_threshold():
+    limit = QualityParams().max_shaft_length_mm
+    base = {"blur_px": None, "blur_limit_px": None, "overexposed_fraction": 0.0,
+            "underexposed_fraction": 0.0, "glare_fraction": 0.0, "contrast": None}
+    assert quality_flags({**base, "shaft_length_mm": limit}) == []
+    assert quality_flags({**base, "shaft_length_mm": None}) == []
+    assert quality_flags(base) == []  # figures of measure_quality alone
+    flag = quality_flags({**base, "shaft_length_mm": limit + 0.5})[0]
+    assert (flag.name, flag.value, flag.threshold) == ("long_hair", limit + 0.5, limit)
+    strict = QualityParams(max_shaft_length_mm=0.2)
+    assert names(quality_flags({**base, "shaft_length_mm": 0.5}, params=strict)) == ["long_hair"]
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_long_hair_flags_unclipped_not_clipped_phantoms(seed):
+    from scalpmetrics.analysis import analyze
+    from scalpmetrics.io import photo_from_array
+
+    figures = {}
+    for clipped in (True, False):
+        ph = make_phantom(seed=seed, width_px=480, height_px=400, px_per_mm=100.0,
+                          clipped=clipped, hair_colour="black")
+        result = analyze(photo_from_array(ph.image), px_per_mm=100.0)
+        figures[clipped] = result.provenance["quality_figures"]["shaft_length_mm"]
+        assert ("long_hair" in names(result.flags)) == (not clipped), figures
+    assert figures[False] > 1.5 * figures[True]
