@@ -54,10 +54,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from scalpmetrics.analysis import analyze
 from scalpmetrics.io import load_photo, photo_from_array
+from scalpmetrics.match import assign_points
 from scalpmetrics.measure import point_in_mask
 from scalpmetrics.params import Params
 from scalpmetrics.regions import guarded_area
@@ -80,16 +80,6 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     inter = np.logical_and(a, b).sum()
     total = a.sum() + b.sum()
     return 1.0 if total == 0 else float(2.0 * inter / total)
-
-
-def located_pairs(true_xy: np.ndarray, found_xy: np.ndarray, radius_px: float) -> int:
-    """Number of one-to-one pairs of points closer than ``radius_px`` (least total distance)."""
-    if len(true_xy) == 0 or len(found_xy) == 0:
-        return 0
-    dist = np.hypot(*(true_xy[:, None, :] - found_xy[None, :, :]).transpose(2, 0, 1))
-    far = dist > radius_px
-    rows, cols = linear_sum_assignment(np.where(far, 1e9, dist))
-    return int(np.count_nonzero(~far[rows, cols]))
 
 
 def _summary(name: str, values: list[float], unit: str = "", *, higher_better: bool = False) -> str:
@@ -135,7 +125,9 @@ def run_phantoms(split: str, quick: bool, verbose: bool) -> None:
         found_xy = np.array([h.emergence_xy_px for h in a.hairs
                              if h.counted and point_in_mask(h.emergence_xy_px, a.measured_area)])
         found_xy = found_xy.reshape(-1, 2)
-        paired = located_pairs(true_xy, found_xy, LOCATE_RADIUS_UM * tr.px_per_mm / 1000.0)
+        pairs, _ = assign_points(true_xy, found_xy,
+                                 max_distance=LOCATE_RADIUS_UM * tr.px_per_mm / 1000.0)
+        paired = len(pairs)
         rows.append(dict(cond=c, dice=d, count=w.hair_count, true_count=tr.hair_count,
                          count_err=count_err, width_err=width_err, vf_err=vf_err,
                          cov_err=cov_err, recall=paired / max(len(true_xy), 1),
