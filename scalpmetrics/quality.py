@@ -493,6 +493,7 @@ def measure_quality(
     hair_mask: np.ndarray,
     px_per_mm: float | None,
     valid: np.ndarray | None = None,
+    hairs: Sequence[Hair] = (),
     params: QualityParams = QualityParams(),
 ) -> dict[str, float | None]:
     """Every quality figure of one photo.
@@ -509,6 +510,8 @@ def measure_quality(
         Scale, for the blur limit.
     valid : ndarray of bool, shape (H, W), optional
         The analysed pixels (a marker or chart left out).
+    hairs : sequence of Hair, optional
+        The shafts traced on the photo (at ``px_per_mm``), for ``shaft_length_mm``.
     params : QualityParams
         Settings of the figures.
 
@@ -517,8 +520,9 @@ def measure_quality(
     dict
         ``blur_px``, ``blur_limit_px`` (:func:`blur_figures`),
         ``overexposed_fraction``, ``underexposed_fraction``,
-        ``glare_fraction`` (:func:`light_figures`) and ``contrast``
-        (:func:`hair_scalp_contrast`); ``None`` where not measurable.
+        ``glare_fraction`` (:func:`light_figures`), ``contrast``
+        (:func:`hair_scalp_contrast`) and ``shaft_length_mm``
+        (:func:`shaft_length_mm`); ``None`` where not measurable.
     """
     return {
         **blur_figures(pixels, px_per_mm=px_per_mm, valid=valid, params=params),
@@ -526,6 +530,7 @@ def measure_quality(
         "contrast": hair_scalp_contrast(
             normalized, hair_mask, valid=valid, min_hair_px=params.min_contrast_hair_px
         ),
+        "shaft_length_mm": shaft_length_mm(hairs, px_per_mm=px_per_mm),
     }
 
 
@@ -584,7 +589,7 @@ def quality_flags(figures: dict[str, float | None], *,
     contrast = figures["contrast"]
     if contrast is not None and contrast < params.min_contrast:
         flags.append(_flag("low_contrast", contrast, params.min_contrast))
-    length = figures.get("shaft_length_mm")
+    length = figures.get("shaft_length_mm")  # absent from figures of schema 1.0
     if length is not None and length > params.max_shaft_length_mm:
         flags.append(_flag("long_hair", length, params.max_shaft_length_mm))
     return flags

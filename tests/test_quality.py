@@ -228,13 +228,23 @@ def test_shaft_length_is_length_weighted():
     assert shaft_length_mm([], px_per_mm=100.0) is None
 
 
+def test_measure_quality_includes_the_shaft_length():
+    ph = phantom()
+    assert figures_of(ph.image, ph.hair_mask)["shaft_length_mm"] is None  # no hairs given
+    normalized = normalize_photo(ph.image, px_per_mm=PX_PER_MM)
+    figures = measure_quality(ph.image, normalized=normalized, hair_mask=ph.hair_mask,
+                              px_per_mm=PX_PER_MM, hairs=[shaft(160.0)])
+    assert figures["shaft_length_mm"] == pytest.approx(2.0)
+    assert "long_hair" in names(quality_flags(figures))
+
+
 def test_long_hair_flag_threshold():
     limit = QualityParams().max_shaft_length_mm
     base = {"blur_px": None, "blur_limit_px": None, "overexposed_fraction": 0.0,
             "underexposed_fraction": 0.0, "glare_fraction": 0.0, "contrast": None}
     assert quality_flags({**base, "shaft_length_mm": limit}) == []
     assert quality_flags({**base, "shaft_length_mm": None}) == []
-    assert quality_flags(base) == []  # figures of measure_quality alone
+    assert quality_flags(base) == []  # figures recorded before schema 1.1
     flag = quality_flags({**base, "shaft_length_mm": limit + 0.5})[0]
     assert (flag.name, flag.value, flag.threshold) == ("long_hair", limit + 0.5, limit)
     strict = QualityParams(max_shaft_length_mm=0.2)
