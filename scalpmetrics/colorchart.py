@@ -9,6 +9,15 @@ independently: the corrected patches are compared with the references in
 CIE Lab, and a chart whose root-mean-square CIEDE2000 error exceeds
 ``ChartParams.max_fit_error_de00`` is not used (flag ``color_chart_rejected``).
 
+``mcc`` also "finds" charts where there are none, in dense long hair above
+all, whose crossings make a grid of cells. Such a detection is dropped (no
+chart in view) when its outline is not a convex quadrilateral inside the
+photo, or when its patches are textured: a printed patch is uniform, so the
+spread of the luminance within the patches (their central 60 %, smoothed
+over ``ChartParams.patch_texture_sigma_px`` so that sensor noise does not
+count) is small beside the spread between the patches; a median ratio above
+``ChartParams.max_patch_texture_ratio`` is hair and skin, not a chart.
+
 Without a chart, colour casts and uneven light are removed by the
 normalisation alone (per-channel division by a smooth skin estimate: a local
 gray-world balance and flat-field in one, see ``normalize``).
@@ -37,9 +46,13 @@ import numpy as np
 from scalpmetrics.errors import ImageArrayError
 from scalpmetrics.params import ChartParams
 
-__all__ = ["ChartDetection", "find_color_chart", "correct_colors", "reference_patches_rgb"]
+__all__ = ["ChartDetection", "find_color_chart", "correct_colors", "reference_patches_rgb",
+           "patch_texture_ratio"]
 
 _N_PATCHES = 24
+#: Share of each patch (about its centre) whose texture is measured: the
+#: rims may hold the gaps between patches.
+_PATCH_CORE_SHARE = 0.6
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +111,53 @@ def _check(pixels: np.ndarray) -> None:
         )
 
 
+def _convex_inside(box_xy: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """Whether the quadrilateral ``box_xy`` (4, 2) is convex and inside an image of ``shape``."""
+    edges = np.roll(box_xy, -1, axis=0) - box_xy
+    following = np.roll(edges, -1, axis=0)
+    turns = edges[:, 0] * following[:, 1] - edges[:, 1] * following[:, 0]
+    convex = bool((turns > 0).all() or (turns < 0).all())
+    h, w = shape[:2]
+    inside = bool((box_xy >= -0.5).all() and (box_xy[:, 0] <= w - 0.5).all()
+                  and (box_xy[:, 1] <= h - 0.5).all())
+    return convex and inside
+
+
+def patch_texture_ratio(bgr: np.ndarray, patch_corners_xy: np.ndarray, sigma_px: float) -> float:
+    """Median luminance spread within the patches over the spread between them.
+
+    Parameters
+    ----------
+    bgr : ndarray, shape (H, W, 3), uint8
+        The searched image.
+    patch_corners_xy : ndarray, shape (24, 4, 2)
+        Each patch's corners (x, y) in ``bgr``.
+    sigma_px : float
+        Gaussian smoothing of the luminance first (0: none), px.
+
+    Returns
+    -------
+    float
+        About 0 for a printed chart; about 1 for a grid of hair and skin
+        (``inf`` when the patches do not differ or are too small to measure).
+    """
+    lum = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    if sigma_px > 0:
+        lum = cv2.GaussianBlur(lum, (0, 0), sigma_px)
+    within, means = [], []
+    for corners in patch_corners_xy:
+        centre = corners.mean(axis=0)
+        core = np.round(centre + _PATCH_CORE_SHARE * (corners - centre)).astype(np.int32)
+        inside = np.zeros(lum.shape, np.uint8)
+        cv2.fillConvexPoly(inside, core, 1)
+        values = lum[inside.astype(bool)]
+        if values.size >= 4:
+            within.append(float(values.std()))
+            means.append(float(values.mean()))
+    between = float(np.std(means)) if len(means) >= _N_PATCHES // 2 else 0.0
+    return float(np.median(within)) / between if between > 0 else float("inf")
+
+
 def _model(patches_rgb: np.ndarray) -> Any:
     src = np.ascontiguousarray(patches_rgb.reshape(_N_PATCHES, 1, 3), dtype=np.float64)
     model = cv2.ccm.ColorCorrectionModel(src, cv2.ccm.COLORCHECKER_MACBETH)
@@ -133,7 +193,8 @@ def find_color_chart(
     Returns
     -------
     ChartDetection or None
-        ``None`` when no chart is in view.
+        ``None`` when no chart is in view (or what was found is not one: see
+        the module notes).
     """
     _check(pixels)
     bgr = np.ascontiguousarray(pixels[:, :, ::-1])
@@ -147,8 +208,12 @@ def find_color_chart(
     if not detector.process(bgr, 1):
         return None
     checker = detector.getBestColorChecker()
-    patches = np.asarray(checker.getChartsRGB(False), dtype=np.float64).reshape(_N_PATCHES, 3) / 255.0
     box = np.asarray(checker.getBox(), dtype=np.float64).reshape(4, 2)
+    corners = np.asarray(checker.getColorCharts(), dtype=np.float64).reshape(_N_PATCHES, 4, 2)
+    if not _convex_inside(box, bgr.shape) or patch_texture_ratio(
+            bgr, corners, params.patch_texture_sigma_px) > params.max_patch_texture_ratio:
+        return None
+    patches = np.asarray(checker.getChartsRGB(False), dtype=np.float64).reshape(_N_PATCHES, 3) / 255.0
     if factor > 1:
         # Pixel centres are on integers: reduced pixel x spans photo x s - 0.5 to (x + 1) s - 0.5.
         s = np.array([pixels.shape[1] / bgr.shape[1], pixels.shape[0] / bgr.shape[0]])

@@ -567,6 +567,17 @@ class ChartParams:
         "the chart's outline grown by this share of its shorter side is left out of the "
         "hair analysis, fraction",
     )
+    max_patch_texture_ratio: float = _p(
+        0.15, 0.0, 10.0,
+        "a detection whose patches are textured is not a chart: the median spread of the "
+        "luminance within a patch (centres, smoothed over patch_texture_sigma_px) over the "
+        "spread between the patches' means must not exceed this, ratio",
+    )
+    patch_texture_sigma_px: float = _p(
+        1.5, 0.0, 20.0,
+        "Gaussian smoothing before a patch's texture is measured, so that sensor noise does "
+        "not count as texture, px of the searched copy",
+    )
 
     def __post_init__(self) -> None:
         _validate(self, "chart")

@@ -6,7 +6,12 @@ import cv2
 import numpy as np
 
 from scalpmetrics.analysis import analyze
-from scalpmetrics.colorchart import correct_colors, find_color_chart, reference_patches_rgb
+from scalpmetrics.colorchart import (
+    correct_colors,
+    find_color_chart,
+    patch_texture_ratio,
+    reference_patches_rgb,
+)
 from scalpmetrics.io import photo_from_array
 from scalpmetrics.marker import quad_mask
 from scalpmetrics.params import ChartParams, Params
@@ -159,3 +164,29 @@ def test_chart_in_a_large_photo_is_found_on_a_reduced_copy():
     # Corners in the photo's pixels (pixel centres on integers).
     assert np.abs(chart.box_xy_px - ((CHART_CORNERS + 0.5) * 3 - 0.5)).max() < 3 * 6
     assert chart.fit_error_de00 < 4.0
+
+
+def test_a_grid_of_crossing_hairs_is_not_a_chart():
+    # Dense long red hair on skin type 4: mcc takes the crossings for a chart
+    # (a textured, non-convex "chart" reaching out of the photo).
+    hair = make_phantom(skin_type=4, hair_colour="red", clipped=False, seed=66).image
+    bgr = np.ascontiguousarray(hair[:, :, ::-1])
+    detector = cv2.mcc.CCheckerDetector.create()
+    detector.setColorChartType(cv2.mcc.MCC24)
+    assert detector.process(bgr, 1)  # the false detection this test guards against
+    corners = np.asarray(detector.getBestColorChecker().getColorCharts()).reshape(24, 4, 2)
+    assert patch_texture_ratio(bgr, corners, ChartParams().patch_texture_sigma_px) > \
+        ChartParams().max_patch_texture_ratio
+    assert find_color_chart(hair) is None
+    result = analyze(photo_from_array(hair), px_per_mm=100.0)
+    assert "color_chart" not in result.provenance
+    assert "color_chart_rejected" not in [f.name for f in result.flags]
+    assert result.whole.area_px == guarded_area(hair.shape, 100.0).sum()
+
+
+def test_a_dim_noisy_chart_is_still_a_chart():
+    noise = np.random.default_rng(1).normal(0.0, 12.0, scene().shape)
+    dim = np.clip(scene().astype(np.float64) * 0.5 + noise, 0, 255).astype(np.uint8)
+    chart = find_color_chart(dim)
+    assert chart is not None and chart.usable
+    assert np.abs(chart.box_xy_px - CHART_CORNERS).max() < 6
