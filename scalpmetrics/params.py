@@ -570,8 +570,8 @@ class ChartParams:
     max_patch_texture_ratio: float = _p(
         0.15, 0.0, 10.0,
         "a detection whose patches are textured is not a chart: the median spread of the "
-        "luminance within a patch (centres, smoothed over patch_texture_sigma_px) over the "
-        "spread between the patches' means must not exceed this, ratio",
+        "luminance within a patch (its central 60 %, smoothed over patch_texture_sigma_px) over "
+        "the spread between the patches' means must not exceed this, ratio",
     )
     patch_texture_sigma_px: float = _p(
         1.5, 0.0, 20.0,
