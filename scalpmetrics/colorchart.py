@@ -113,10 +113,7 @@ def _check(pixels: np.ndarray) -> None:
 
 def _convex_inside(box_xy: np.ndarray, shape: tuple[int, ...]) -> bool:
     """Whether the quadrilateral ``box_xy`` (4, 2) is convex and inside an image of ``shape``."""
-    edges = np.roll(box_xy, -1, axis=0) - box_xy
-    following = np.roll(edges, -1, axis=0)
-    turns = edges[:, 0] * following[:, 1] - edges[:, 1] * following[:, 0]
-    convex = bool((turns > 0).all() or (turns < 0).all())
+    convex = bool(cv2.isContourConvex(box_xy.astype(np.float32).reshape(-1, 1, 2)))
     h, w = shape[:2]
     inside = bool((box_xy >= -0.5).all() and (box_xy[:, 0] <= w - 0.5).all()
                   and (box_xy[:, 1] <= h - 0.5).all())
@@ -144,17 +141,23 @@ def patch_texture_ratio(bgr: np.ndarray, patch_corners_xy: np.ndarray, sigma_px:
     lum = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
     if sigma_px > 0:
         lum = cv2.GaussianBlur(lum, (0, 0), sigma_px)
-    within, means = [], []
-    for corners in patch_corners_xy:
+    # Each patch's core painted with its number (1..24), then its pixels' moments at once.
+    labels = np.zeros(lum.shape, np.int32)
+    for k, corners in enumerate(patch_corners_xy, start=1):
         centre = corners.mean(axis=0)
-        core = np.round(centre + _PATCH_CORE_SHARE * (corners - centre)).astype(np.int32)
-        inside = np.zeros(lum.shape, np.uint8)
-        cv2.fillConvexPoly(inside, core, 1)
-        values = lum[inside.astype(bool)]
-        if values.size >= 4:
-            within.append(float(values.std()))
-            means.append(float(values.mean()))
-    between = float(np.std(means)) if len(means) >= _N_PATCHES // 2 else 0.0
+        cv2.fillConvexPoly(labels, np.round(centre + _PATCH_CORE_SHARE * (corners - centre))
+                           .astype(np.int32), k)
+    n = len(patch_corners_xy) + 1
+    count = np.bincount(labels.ravel(), minlength=n)[1:]
+    total = np.bincount(labels.ravel(), weights=lum.ravel(), minlength=n)[1:]
+    squares = np.bincount(labels.ravel(), weights=lum.ravel().astype(np.float64) ** 2,
+                          minlength=n)[1:]
+    measured = count >= 4
+    if measured.sum() < _N_PATCHES // 2:
+        return float("inf")
+    mean = total[measured] / count[measured]
+    within = np.sqrt(np.maximum(squares[measured] / count[measured] - mean**2, 0.0))
+    between = float(np.std(mean))
     return float(np.median(within)) / between if between > 0 else float("inf")
 
 
