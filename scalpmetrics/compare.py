@@ -12,7 +12,7 @@ Everything is measured in baseline coordinates: a follow-up's counting
 points are mapped into the baseline; coverage is measured in the follow-up's
 own pixels over the common area mapped into it; the area is the baseline's,
 so a change of zoom or framing between visits cannot pass for growth or
-loss. With ``CompareParams.scale_from_registration`` (the default) a
+loss. Hairs are counted on the baseline's terms (see :class:`VisitChange`). With ``CompareParams.scale_from_registration`` (the default) a
 follow-up's shaft widths use the baseline scale times the registration
 scale, so a zoom change does not move hairs across the vellus cut-off.
 """
@@ -121,6 +121,11 @@ class VisitChange:
         1-based index of the follow-up (the baseline is visit 0).
     status : {'ok', 'registration_failed'}
         With ``'registration_failed'`` every figure is ``None``.
+    baseline, followup : AreaMetrics
+        Both visits over the common area, hairs counted on the baseline's
+        terms: a hair both photos show counts in both visits when the
+        baseline's detector found it and in neither when only the follow-up's
+        did, so ``hair_count_change`` is ``new_hairs - lost_hairs``.
     ci95 : dict
         For each name in :data:`CHANGE_METRICS`, the 95 % interval ``(low, high)``
         or ``None``.
@@ -415,9 +420,12 @@ def compare_analyses(
     block_px = to_px(cp.block_size_mm * UM_PER_MM) if to_px else cp.block_size_px
     layers = _Layers.build(common, block_px, grid)
     gate_px = to_px(cp.match_gate_um) if to_px else cp.match_gate_px
+    tolerance_px = (round(to_px(cp.cross_check_tolerance_um)) if to_px
+                    else cp.cross_check_tolerance_px)
     months = _months(capture_dates)
 
     base_hairs = _map_hairs(base, None, area, scale, params)
+    base_sums = layers.sums(base_hairs, masks[0], None)
     mapped: list[MappedHairs | None] = [base_hairs]
     matchings: list[HairMatching | None] = [None]
     changes: list[VisitChange] = []
@@ -441,15 +449,17 @@ def compare_analyses(
         )
         if cp.cross_check:
             matching = _cross_check(matching, (base, analysis), (base_hairs, hairs),
-                                    (masks[0], masks[v]), reg, cp, gate_px)
+                                    (masks[0], masks[v]), reg, cp, gate_px, tolerance_px)
         mapped.append(hairs)
         matchings.append(matching)
         rng = np.random.default_rng([cp.seed, v])
-        # a hair missed in one photo but seen there counts in both visits
-        base_sums = layers.sums(_borrow(base_hairs, hairs, matching.missed_in_baseline),
-                                masks[0], None)
-        follow_sums = layers.sums(_borrow(hairs, base_hairs, matching.missed_in_followup),
-                                  masks[v], reg)
+        # Counted on the baseline's terms: a hair both photos show counts in both
+        # visits when the baseline detected it and in neither when only the
+        # follow-up did, so the change is new - lost over the baseline's own count.
+        follow_sums = layers.sums(
+            _borrow(_without(hairs, matching.missed_in_baseline), base_hairs,
+                    matching.missed_in_followup),
+            masks[v], reg)
         changes.append(_visit_change(info, base_sums, follow_sums, layers, mm2_per_px, matching,
                                      rng, params))
     flags = tuple(
@@ -576,6 +586,7 @@ def _cross_check(
     reg: Registration,
     cp: CompareParams,
     gate_px: float,
+    tolerance_px: int,
 ) -> HairMatching:
     """Unpaired hairs of each visit that the other photo shows are detection misses."""
     assert reg.followup_from_baseline is not None
@@ -588,7 +599,7 @@ def _cross_check(
             np.array([h.emergence_xy_px for h in found]), np.array([h.tip_xy_px for h in found]),
             masks[1 - visit], other_from_this,
             span=(cp.cross_check_span_start, cp.cross_check_span_end),
-            samples=cp.cross_check_samples, tolerance_px=cp.cross_check_tolerance_px,
+            samples=cp.cross_check_samples, tolerance_px=tolerance_px,
         )
         return evidence >= cp.cross_check_min_fraction
 
@@ -600,6 +611,20 @@ def _cross_check(
         baseline_xy=hairs[0].xy_baseline,
         followup_xy=hairs[1].xy_baseline,
         max_distance_px=gate_px,
+    )
+
+
+def _without(own: MappedHairs, index: np.ndarray) -> MappedHairs:
+    """``own`` less the hairs ``index``."""
+    keep = np.ones(own.hair_index.size, bool)
+    keep[index] = False
+    return MappedHairs(
+        hair_index=own.hair_index[keep],
+        xy_baseline=own.xy_baseline[keep],
+        width_um=None if own.width_um is None else own.width_um[keep],
+        terminal=None if own.terminal is None else own.terminal[keep],
+        inside=own.inside[keep],
+        direction_baseline=own.direction_baseline[keep],
     )
 
 

@@ -457,7 +457,7 @@ class CompareParams:
     measured on phantom follow-ups without biological change (36 courses,
     seeds 600-635: hair regrown and re-clipped, camera rotated up to 7 deg,
     shifted up to 0.5 mm, zoomed up to 5 %, lighting, white balance and blur
-    changed; 108 follow-ups through the whole pipeline, 196 hairs in the
+    changed; 108 follow-ups through the whole pipeline, 184 hairs in the
     median common area) by
     ``python benchmarks/compare_accuracy.py --repeatability``, which
     re-measures them; set them from your own repeat captures when you have
@@ -485,15 +485,19 @@ class CompareParams:
         "not a new or lost hair",
     )
     cross_check_min_fraction: float = _p(
-        0.4, 0.0, 1.0, "share of the sampled shaft the other photo's hair mask must cover"
+        0.5, 0.0, 1.0, "share of the sampled shaft the other photo's hair mask must cover"
     )
     cross_check_span_start: float = _p(
-        0.25, 0.0, 1.0, "the shaft is sampled from this fraction of its length (0 = emergence)"
+        0.0, 0.0, 1.0, "the shaft is sampled from this fraction of its length (0 = emergence)"
     )
-    cross_check_span_end: float = _p(0.85, 0.0, 1.0, "... to this fraction (1 = tip)")
+    cross_check_span_end: float = _p(1.0, 0.0, 1.0, "... to this fraction (1 = tip)")
     cross_check_samples: int = _p(12, 1, 1000, "points sampled along the shaft")
+    cross_check_tolerance_um: float = _p(
+        20.0, 0.0, 1_000.0, "the other photo's hair mask is grown by this first, um "
+        "(rounded to whole px)"
+    )
     cross_check_tolerance_px: int = _p(
-        1, 0, 50, "the other photo's hair mask is grown by this first, px"
+        2, 0, 50, "the same for uncalibrated photos, px"
     )
     block_size_mm: float = _p(
         1.0, 0.05, 100.0, "side of the square blocks resampled by the bootstrap, mm"
@@ -507,18 +511,18 @@ class CompareParams:
         True, doc="follow-up widths use the baseline scale times the registration scale"
     )
     repeat_reference_hair_count: int = _p(
-        196, 1, 10_000_000,
+        184, 1, 10_000_000,
         "hairs in the common area of the repeat captures the repeat_sem_* figures come from; "
         "they are scaled by sqrt(reference / baseline hairs) (counting statistics)",
     )
     repeat_sem_hair_count_pct: float = _p(
-        0.91, 0.0, 100.0, "standard error of one capture's hair count, percent"
+        0.64, 0.0, 100.0, "standard error of one capture's hair count, percent"
     )
     repeat_sem_terminal_count_pct: float = _p(
-        0.78, 0.0, 100.0, "standard error of one capture's terminal count, percent"
+        0.60, 0.0, 100.0, "standard error of one capture's terminal count, percent"
     )
     repeat_sem_cumulative_thickness_pct: float = _p(
-        1.93, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
+        1.91, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
     )
     repeat_sem_coverage_points: float = _p(
         0.37, 0.0, 100.0, "standard error of one capture's coverage, percentage points"

@@ -103,6 +103,29 @@ def test_cross_check_absorbs_hairs_the_detector_missed_in_one_visit(strong):
     assert checked.lost_hairs == truth["lost_hairs"] and checked.missed_hairs >= 4
 
 
+def test_counts_are_on_the_baseline_detections_terms(strong):
+    """A hair the baseline missed but shows counts in neither visit, so the change in
+    percent is new - lost over what the baseline detector found, not over a count
+    that two photos' detections made larger (which would shrink every change)."""
+    photos, analyses = _truth_inputs(strong)
+    truth = strong.true_change[0]
+    base = analyses[0]
+    follow_ids = {h.hair_id for h in analyses[1].hairs if h.counted}
+    kept = [h for h in base.hairs if h.counted and h.hair_id in follow_ids]
+    missed = {h.hair_id for h in kept[::6]}
+    hairs = tuple(dataclasses.replace(h, counted=h.counted and h.hair_id not in missed)
+                  for h in base.hairs)
+    analyses[0] = dataclasses.replace(base, hairs=hairs)
+    change = compare_analyses(photos, analyses, params=EXACT).changes[0]
+    assert change.missed_hairs >= 4
+    assert change.hair_count_change == truth["hair_count_change"]
+    assert change.baseline.hair_count == truth["baseline_hair_count"] - change.missed_hairs
+    assert change.followup.hair_count == change.baseline.hair_count + truth["hair_count_change"]
+    assert change.hair_count_change_pct == pytest.approx(
+        100.0 * truth["hair_count_change"] / change.baseline.hair_count)
+    assert abs(change.hair_count_change_pct) > abs(truth["hair_count_change_pct"])
+
+
 def test_intervals_and_detectable_change(strong_result):
     for change in strong_result.changes:
         assert set(change.ci95) == set(CHANGE_METRICS) == set(change.mdc95)
