@@ -12,9 +12,10 @@ Everything is measured in baseline coordinates: a follow-up's counting
 points are mapped into the baseline; coverage is measured in the follow-up's
 own pixels over the common area mapped into it; the area is the baseline's,
 so a change of zoom or framing between visits cannot pass for growth or
-loss. Hairs are counted on the baseline's terms (see :class:`VisitChange`). With ``CompareParams.scale_from_registration`` (the default) a
-follow-up's shaft widths use the baseline scale times the registration
-scale, so a zoom change does not move hairs across the vellus cut-off.
+loss. Hairs are counted on the baseline's terms (see :class:`VisitChange`).
+With ``CompareParams.scale_from_registration`` (the default) a follow-up's
+shaft widths use the baseline scale times the registration scale, so a zoom
+change does not move hairs across the vellus cut-off.
 """
 
 from __future__ import annotations
