@@ -457,10 +457,8 @@ def compare_analyses(
         # Counted on the baseline's terms: a hair both photos show counts in both
         # visits when the baseline detected it and in neither when only the
         # follow-up did, so the change is new - lost over the baseline's own count.
-        follow_sums = layers.sums(
-            _borrow(_without(hairs, matching.missed_in_baseline), base_hairs,
-                    matching.missed_in_followup),
-            masks[v], reg)
+        follow_sums = layers.sums(_on_baseline_terms(hairs, base_hairs, matching),
+                                  masks[v], reg)
         changes.append(_visit_change(info, base_sums, follow_sums, layers, mm2_per_px, matching,
                                      rng, params))
     flags = tuple(
@@ -615,36 +613,26 @@ def _cross_check(
     )
 
 
-def _without(own: MappedHairs, index: np.ndarray) -> MappedHairs:
-    """``own`` less the hairs ``index``."""
-    keep = np.ones(own.hair_index.size, bool)
-    keep[index] = False
-    return MappedHairs(
-        hair_index=own.hair_index[keep],
-        xy_baseline=own.xy_baseline[keep],
-        width_um=None if own.width_um is None else own.width_um[keep],
-        terminal=None if own.terminal is None else own.terminal[keep],
-        inside=own.inside[keep],
-        direction_baseline=own.direction_baseline[keep],
-    )
-
-
-def _borrow(own: MappedHairs, other: MappedHairs, index: np.ndarray) -> MappedHairs:
-    """``own`` plus the hairs ``index`` of ``other`` (seen in this photo but missed by
-    its detection); borrowed hairs have ``hair_index`` -1."""
-    if index.size == 0:
-        return own
+def _on_baseline_terms(follow: MappedHairs, base: MappedHairs,
+                       matching: HairMatching) -> MappedHairs:
+    """The follow-up's hairs as the baseline's detection saw them: less those the
+    baseline missed (``missed_in_baseline``), plus the baseline's that the
+    follow-up missed (``missed_in_followup``, given ``hair_index`` -1)."""
+    keep = np.ones(follow.hair_index.size, bool)
+    keep[matching.missed_in_baseline] = False
+    add = matching.missed_in_followup
 
     def cat(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
-        return None if a is None or b is None else np.concatenate([a, b[index]])
+        return None if a is None or b is None else np.concatenate([a[keep], b[add]])
 
     return MappedHairs(
-        hair_index=np.concatenate([own.hair_index, np.full(index.size, -1)]),
-        xy_baseline=np.vstack([own.xy_baseline, other.xy_baseline[index]]),
-        width_um=cat(own.width_um, other.width_um),
-        terminal=cat(own.terminal, other.terminal),
-        inside=np.concatenate([own.inside, other.inside[index]]),
-        direction_baseline=np.vstack([own.direction_baseline, other.direction_baseline[index]]),
+        hair_index=np.concatenate([follow.hair_index[keep], np.full(add.size, -1)]),
+        xy_baseline=np.vstack([follow.xy_baseline[keep], base.xy_baseline[add]]),
+        width_um=cat(follow.width_um, base.width_um),
+        terminal=cat(follow.terminal, base.terminal),
+        inside=np.concatenate([follow.inside[keep], base.inside[add]]),
+        direction_baseline=np.vstack([follow.direction_baseline[keep],
+                                      base.direction_baseline[add]]),
     )
 
 
