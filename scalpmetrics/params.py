@@ -356,8 +356,29 @@ class TraceParams:
         2.5, 1.0, 20.0, "the skin beside a shaft end is sampled this far from its axis, in shaft widths"
     )
     loose_cue_log: float = _p(
-        0.0, -5.0, 5.0,
-        "a shaft with two free ends neither darker beyond than this is a loose cut hair, log units",
+        0.3, -5.0, 5.0,
+        "a shaft with two free ends is never taken for a loose cut hair when the skin beyond one "
+        "of them is this much darker than beside it (its opening seen), log units",
+    )
+    loose_min_angle_deg: float = _p(
+        40.0, 0.0, 90.0,
+        "a shaft with two free ends lying across the local hair stream by more than this is a "
+        "loose cut hair, degrees",
+    )
+    loose_min_coherence: float = _p(
+        0.6, 0.0, 1.0,
+        "the hair stream is judged only where the neighbours' directions agree at least this "
+        "much (length of their mean direction on the doubled-angle circle), fraction",
+    )
+    stream_min_shafts: int = _p(
+        3, 1, 1000,
+        "the hair stream is judged only where at least this many other shafts lie within twice "
+        "stream_radius_um, count",
+    )
+    stream_radius_um: float = _p(
+        1600.0, 1.0, 100_000.0,
+        "the hair stream at a shaft is the length-weighted mean direction of the other shafts, "
+        "Gaussian-weighted with this standard deviation, um",
     )
     apex_cue_log: float = _p(
         0.2, -5.0, 5.0,

@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 from skimage.morphology import skeletonize
 
 from scalpmetrics.errors import ImageArrayError
@@ -658,8 +659,9 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
     The shaft counts when its emergence end lies inside the image (not cut
     by the border) and is
 
-    * a free end (unless both ends are free and neither shows an opening
-      darker than ``loose_cue_log``: a loose cut hair lying on the skin), or
+    * a free end (unless both ends are free and the shaft is a loose cut hair
+      lying on the skin: :func:`_across_stream`, with no opening darker than
+      ``loose_cue_log`` at either end), or
     * a junction where shafts only end (several hairs leaving one opening),
       or a junction within ``fork_reach_um`` (along a shaft) of a counted free
       emergence end: a hair of a follicular unit leaving the group where the
@@ -690,8 +692,6 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
     flow = np.zeros_like(evidence)
     radius = params.flow_radius_um / um_per_px
     if n > 1 and radius > 0:
-        from scipy.spatial import cKDTree
-
         tree = cKDTree(centres)
         for k, near in enumerate(tree.query_ball_point(centres, 2.0 * radius)):
             d2 = np.sum((centres[near] - centres[k]) ** 2, axis=1)
@@ -708,13 +708,15 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
     # mask) crosses nothing.
     crossed = {nd for ch in chains if not _is_loop(ch) for _, nd in ch.passes}
     reach = params.fork_reach_um / um_per_px
+    both_free = np.array([ch.end_kinds == ["free", "free"] and not any(border[k])
+                          and max(cue[k]) < params.loose_cue_log
+                          for k, ch in enumerate(chains)])
+    loose = both_free & _across_stream(ends, both_free, um_per_px, params)
     open_nodes: set[int] = set()
     free_counted = []
     for k, ch in enumerate(chains):
         e = choice[k]
-        loose = (ch.end_kinds == ["free", "free"] and not any(border[k])
-                 and max(cue[k]) < params.loose_cue_log)
-        ok = ch.end_kinds[e] == "free" and not border[k][e] and not loose
+        ok = ch.end_kinds[e] == "free" and not border[k][e] and not loose[k]
         free_counted.append(ok)
         if not ok:
             continue
@@ -758,6 +760,64 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
         else:
             counted = near_open[k]
         out.append((e, counted, ch.rc[0 if e == 0 else -1]))
+    return out
+
+
+def _across_stream(ends: np.ndarray, which: np.ndarray, um_per_px: float,
+                   params: TraceParams) -> np.ndarray:
+    """Whether each shaft ``which`` selects lies across the local hair stream.
+
+    Hairs of one patch of scalp leave the skin in nearly the same direction;
+    a cut hair lying loose on the skin points anywhere. The stream at a shaft
+    is the mean orientation (on the doubled-angle circle, so direction signs
+    do not matter) of every other shaft, weighted by its end-to-end length
+    and a Gaussian of ``stream_radius_um``. A shaft lies across it when the
+    stream is known (at least ``stream_min_shafts`` other shafts within two
+    radii) and coherent (mean resultant at least ``loose_min_coherence``),
+    and the shaft turns away from it by more than ``loose_min_angle_deg``.
+
+    Parameters
+    ----------
+    ends : ndarray, shape (N, 2, 2)
+        The (row, col) of both ends of every shaft.
+    which : ndarray of bool, shape (N,)
+        The shafts to judge; the others are ``False``.
+    um_per_px : float
+        Pixel size.
+    params : TraceParams
+        Tracing parameters.
+
+    Returns
+    -------
+    ndarray of bool, shape (N,)
+    """
+    out = np.zeros(len(ends), dtype=bool)
+    if not which.any():
+        return out
+    chord = ends[:, 1] - ends[:, 0]
+    length = np.hypot(chord[:, 0], chord[:, 1])
+    doubled = 2.0 * np.arctan2(chord[:, 0], chord[:, 1])
+    unit = np.stack([np.cos(doubled), np.sin(doubled)], axis=1)
+    centres = ends.mean(axis=1)
+    sigma = params.stream_radius_um / um_per_px
+    tree = cKDTree(centres)
+    cos_max = np.cos(np.radians(2.0 * params.loose_min_angle_deg))
+    for k in np.flatnonzero(which):
+        near = np.array([j for j in tree.query_ball_point(centres[k], 3.0 * sigma) if j != k],
+                        dtype=np.int64)
+        d2 = np.sum((centres[near] - centres[k]) ** 2, axis=1)
+        if np.count_nonzero(d2 <= 4.0 * sigma**2) < params.stream_min_shafts:
+            continue
+        wts = length[near] * np.exp(-0.5 * d2 / sigma**2)
+        total = wts.sum()
+        if total <= 0:
+            continue
+        mean = (wts[:, None] * unit[near]).sum(axis=0) / total
+        resultant = float(np.hypot(*mean))
+        if resultant < params.loose_min_coherence:
+            continue
+        # cos of the doubled angle between the shaft and the stream.
+        out[k] = float(unit[k] @ mean) / resultant < cos_max
     return out
 
 
@@ -833,8 +893,6 @@ def _follicular_units(points: np.ndarray, radius_px: float) -> np.ndarray:
     n = len(points)
     uf = _UnionFind(n)
     if n > 1 and radius_px > 0:
-        from scipy.spatial import cKDTree
-
         for a, b in cKDTree(points).query_pairs(radius_px):
             uf.union(a, b)
     roots = [uf.find(i) for i in range(n)]

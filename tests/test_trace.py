@@ -155,13 +155,30 @@ def test_uncalibrated_has_no_micrometres():
     assert h.width_um is None and h.is_terminal is None and h.width_px > 0
 
 
-def test_loose_hairs_are_mostly_not_counted():
-    # Cut fragments lying on the skin: no follicular opening at either end.
-    strict = TraceParams(loose_cue_log=0.1)
-    ph, hairs = _phantom_hairs(seed=21, density_per_cm2=0.0, loose_hairs=12, trace_params=strict)
-    assert ph.truth.hair_count == 0
-    assert len(hairs) >= 8  # the fragments are traced ...
-    assert sum(h.counted for h in hairs) <= 3  # ... but most do not count
+@pytest.mark.parametrize("across_deg, counted", [(90.0, False), (60.0, False), (15.0, True)])
+def test_a_shaft_lying_across_the_hair_stream_is_a_loose_hair(across_deg, counted):
+    # Eight parallel shafts make the stream; a ninth, apart from them and with
+    # two free ends, lies ``across_deg`` away from it.
+    a = np.radians(across_deg)
+    dx, dy = int(round(30 * np.sin(a))), int(round(30 * np.cos(a)))
+    stream = [((x, 20), (x, 80), 7) for x in range(20, 200, 25)]
+    mask, img = _lines(stream + [((130 - dx, 150 - dy), (130 + dx, 150 + dy), 7)])
+    hairs = [h for h in trace_hairs(mask, img, px_per_mm=PPM) if h.counted]
+    odd = [h for h in hairs if h.emergence_xy_px[1] > 100 or h.tip_xy_px[1] > 100]
+    assert len(hairs) - len(odd) == 8
+    assert len(odd) == int(counted)
+
+
+def test_loose_hairs_across_the_stream_of_a_phantom_are_not_counted():
+    # Loose cut fragments lie at any angle; those across the hair stream are dropped,
+    # and the rule drops no hair of a photo without loose ones.
+    never = TraceParams(loose_min_angle_deg=90.0)
+    for loose, fewer in ((12, True), (0, False)):
+        _, hairs = _phantom_hairs(seed=21, loose_hairs=loose, clipped=True)
+        _, without_rule = _phantom_hairs(seed=21, loose_hairs=loose, clipped=True,
+                                         trace_params=never)
+        n, n_without = sum(h.counted for h in hairs), sum(h.counted for h in without_rule)
+        assert (n < n_without) if fewer else (n == n_without)
 
 
 @pytest.mark.parametrize("kw", [
