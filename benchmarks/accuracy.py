@@ -24,6 +24,13 @@ Phantoms (``scalpmetrics.synthetic``, exact truth)
     many clipped and unclipped phantoms (and fdu photos, all of clipped
     hair) raise the ``long_hair`` flag.
 
+Loose cut hairs (``--part loose``, no target)
+    Every second clipped condition of the split (every fourth with
+    ``--quick``) is rendered again with ``LOOSE_HAIRS`` loose cut fragments
+    strewn on the skin (same scalp, same hairs). Figure: counted hairs added
+    per fragment (0 is right), with the default parameters and with the
+    stream rule off (``trace.loose_min_angle_deg`` 90), for scale.
+
 Real photos (``../shared/data``, skipped when absent)
     *trichoscopy-fdu*: 1280 x 1024 trichoscopy photos of clipped hair, boxes
     where each hair leaves the scalp. Assumed calibration 350 px/mm. The
@@ -38,7 +45,7 @@ Real photos (``../shared/data``, skipped when absent)
 
 Run::
 
-    python benchmarks/accuracy.py [--split report|tune] [--quick] [--part all|phantoms|fdu|patches]
+    python benchmarks/accuracy.py [--split report|tune] [--quick] [--part all|phantoms|loose|fdu|patches]
 
 ``--quick`` uses every fourth phantom condition, every fourth patient of
 the half and every second patch of the half (for iterating; the full run
@@ -48,6 +55,7 @@ is the reference).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -73,6 +81,8 @@ FDU_PX_PER_MM = 350.0
 PATCH_PX_PER_MM = 90.0
 #: A counted hair is located when it emerges this close to a true hair's emergence, um.
 LOCATE_RADIUS_UM = 150.0
+#: Loose cut fragments strewn on each phantom of the loose-hair check.
+LOOSE_HAIRS = 10
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -184,6 +194,28 @@ def run_phantoms(split: str, quick: bool, verbose: bool) -> None:
     print(f"  ({elapsed:.0f} s)\n", flush=True)
 
 
+def run_loose(split: str, quick: bool) -> None:
+    """Loose cut hairs lying on the skin: how many are counted as hairs."""
+    conds = [c for c in phantom_conditions(split, False) if c["clipped"]][::4 if quick else 2]
+    print(f"LOOSE CUT HAIRS  split={split}  n={len(conds)}  clipped conditions, seeds "
+          f"{conds[0]['seed']}..{conds[-1]['seed']}  {LOOSE_HAIRS} loose fragments added to each")
+    rule_off = dataclasses.replace(
+        PARAMS, trace=dataclasses.replace(PARAMS.trace, loose_min_angle_deg=90.0))
+    added = {"default": [], "stream rule off": []}
+    t0 = time.perf_counter()
+    for c in conds:
+        plain = photo_from_array(make_phantom(**c).image)
+        strewn = photo_from_array(make_phantom(**c, loose_hairs=LOOSE_HAIRS).image)
+        for name, params in (("default", PARAMS), ("stream rule off", rule_off)):
+            n0 = analyze(plain, px_per_mm=100.0, params=params).whole.hair_count
+            n1 = analyze(strewn, px_per_mm=100.0, params=params).whole.hair_count
+            added[name].append((n1 - n0) / LOOSE_HAIRS)
+    for name, values in added.items():
+        print(f"  counted hairs added per loose fragment, {name:16s} mean {np.mean(values):.2f}  "
+              f"median {np.median(values):.2f}  worst {np.max(values):.2f}  (no target; 0 is right)")
+    print(f"  ({time.perf_counter() - t0:.0f} s)\n", flush=True)
+
+
 def _patient(stem: str) -> str:
     return stem.split("_")[1]
 
@@ -286,7 +318,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", choices=("report", "tune"), default="report")
     ap.add_argument("--quick", action="store_true", help="subsets, for iterating")
-    ap.add_argument("--part", choices=("all", "phantoms", "fdu", "patches"), default="all")
+    ap.add_argument("--part", choices=("all", "phantoms", "loose", "fdu", "patches"), default="all")
     ap.add_argument("--verbose", action="store_true", help="one line per photo")
     ap.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
                     help="override a parameter, VALUE in JSON (true, 0.5); figures then are of the overrides")
@@ -298,6 +330,8 @@ def main() -> None:
         print(f"PARAMETER OVERRIDES {overrides}\n")
     if args.part in ("all", "phantoms"):
         run_phantoms(args.split, args.quick, args.verbose)
+    if args.part in ("all", "loose"):
+        run_loose(args.split, args.quick)
     if args.part in ("all", "fdu"):
         run_fdu(args.split, args.quick, args.verbose)
     if args.part in ("all", "patches"):
