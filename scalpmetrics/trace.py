@@ -18,7 +18,7 @@ Method (details in ``docs/methods.md``):
    median of those integrals.
 4. **Ends.** An end is *cut by the border* when it lies within a shaft
    width of the image edge. Of the two ends, the emergence end is chosen by
-   the rule in :func:`_choose_emergence`; a shaft is counted when its
+   the rule in :func:`_emergence`; a shaft is counted when its
    emergence point is a true end inside the image (``counted``).
 5. **Follicular units.** Emergence points closer than
    ``follicular_unit_radius_um`` are grouped (single linkage).
@@ -708,10 +708,11 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
     # mask) crosses nothing.
     crossed = {nd for ch in chains if not _is_loop(ch) for _, nd in ch.passes}
     reach = params.fork_reach_um / um_per_px
-    both_free = np.array([ch.end_kinds == ["free", "free"] and not any(border[k])
-                          and max(cue[k]) < params.loose_cue_log
-                          for k, ch in enumerate(chains)])
-    loose = both_free & _across_stream(ends, both_free, um_per_px, params)
+    # Two free ends inside the image and no opening seen: maybe a loose cut hair.
+    may_be_loose = np.array([ch.end_kinds == ["free", "free"] and not any(border[k])
+                             and max(cue[k]) < params.loose_cue_log
+                             for k, ch in enumerate(chains)], dtype=bool)
+    loose = may_be_loose & _across_stream(ends, may_be_loose, um_per_px, params)
     open_nodes: set[int] = set()
     free_counted = []
     for k, ch in enumerate(chains):
