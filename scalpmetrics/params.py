@@ -357,13 +357,13 @@ class TraceParams:
     )
     loose_cue_log: float = _p(
         0.3, -5.0, 5.0,
-        "a shaft with two free ends is never taken for a loose cut hair when the skin beyond one "
-        "of them is this much darker than beside it (its opening seen), log units",
+        "a shaft is never taken for a loose cut hair when the skin beyond one of its ends is "
+        "this much darker than beside it (its opening seen), log units",
     )
     loose_min_angle_deg: float = _p(
         40.0, 0.0, 90.0,
-        "a shaft with two free ends lying across the local hair stream by more than this is a "
-        "loose cut hair, degrees",
+        "a shaft with a free end lying across the local hair stream by more than this is a "
+        "loose cut hair or a piece of one, degrees",
     )
     loose_min_coherence: float = _p(
         0.6, 0.0, 1.0,

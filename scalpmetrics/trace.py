@@ -659,15 +659,13 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
     The shaft counts when its emergence end lies inside the image (not cut
     by the border) and is
 
-    * a free end (unless both ends are free and the shaft is a loose cut hair
-      lying on the skin: :func:`_across_stream`, with no opening darker than
-      ``loose_cue_log`` at either end), or
-    * a junction where shafts only end (several hairs leaving one opening),
-      or a junction within ``fork_reach_um`` (along a shaft) of a counted free
-      emergence end: a hair of a follicular unit leaving the group where the
-      shafts separate, or a junction with another shaft when this one ends
-      in a free tip inside the image (a hair emerging against a neighbour
-      that lies over its opening), or
+    * a free end, or a junction where shafts only end (several hairs leaving
+      one opening), or a junction within ``fork_reach_um`` (along a shaft) of
+      a counted free emergence end: a hair of a follicular unit leaving the
+      group where the shafts separate, or a junction with another shaft when
+      this one ends in a free tip inside the image (a hair emerging against a
+      neighbour that lies over its opening); unless the shaft is a loose cut
+      hair (below), or
     * the apex of a sharp V (two hairs leaving one opening) whose other end
       is a free tip inside the image, or where the skin beyond the apex is
       at least ``apex_cue_log`` darker than beside the shaft (the opening
@@ -677,7 +675,11 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
       (:func:`_forks`); its emergence point is that hair's.
 
     Otherwise it crosses the field, emerges outside it, or continues a shaft
-    counted elsewhere, and does not count.
+    counted elsewhere, and does not count. A loose cut hair lying on the
+    skin, or a piece of one cut by the hairs it lies on, is a shaft with a
+    free end, both ends inside the image, no V apex and no opening darker
+    than ``loose_cue_log`` at either end, that lies across the local hair
+    stream (:func:`_across_stream`).
     """
     n = len(chains)
     known = np.isfinite(cues).all(axis=1)
@@ -708,9 +710,10 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
     # mask) crosses nothing.
     crossed = {nd for ch in chains if not _is_loop(ch) for _, nd in ch.passes}
     reach = params.fork_reach_um / um_per_px
-    # Two free ends inside the image and no opening seen: maybe a loose cut hair.
-    may_be_loose = np.array([ch.end_kinds == ["free", "free"] and not any(border[k])
-                             and max(cue[k]) < params.loose_cue_log
+    # A free end, no V apex, both ends inside the image and no opening seen:
+    # maybe a loose cut hair (or a piece of one cut by the hairs it lies on).
+    may_be_loose = np.array(["free" in ch.end_kinds and "corner" not in ch.end_kinds
+                             and not any(border[k]) and max(cue[k]) < params.loose_cue_log
                              for k, ch in enumerate(chains)], dtype=bool)
     loose = may_be_loose & _across_stream(ends, may_be_loose, um_per_px, params)
     open_nodes: set[int] = set()
@@ -757,7 +760,7 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
         elif kind == "node":
             nd = ch.end_nodes[e]
             tip_free = ch.end_kinds[1 - e] == "free" and not border[k][1 - e]
-            counted = nd in open_nodes or nd not in crossed or tip_free
+            counted = (nd in open_nodes or nd not in crossed or tip_free) and not loose[k]
         else:
             counted = near_open[k]
         out.append((e, counted, ch.rc[0 if e == 0 else -1]))

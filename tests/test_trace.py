@@ -169,6 +169,18 @@ def test_a_shaft_lying_across_the_hair_stream_is_a_loose_hair(across_deg, counte
     assert len(odd) == int(counted)
 
 
+def test_a_piece_ending_on_a_hair_across_the_stream_is_not_counted():
+    # A loose fragment lying across the stream that ends on a hair of it (a T)
+    # is a piece of a loose hair; the hair it touches still counts.
+    stream = [((x, 20), (x, 80), 7) for x in range(20, 200, 25)]
+    mask, img = _lines(stream + [((130, 120), (130, 190), 7), ((60, 150), (127, 150), 7)])
+    hairs = [h for h in trace_hairs(mask, img, px_per_mm=PPM) if h.counted]
+    low = [h for h in hairs if h.emergence_xy_px[1] > 100 or h.tip_xy_px[1] > 100]
+    assert len(hairs) - len(low) == 8
+    assert len(low) == 1
+    assert abs(low[0].emergence_xy_px[0] - low[0].tip_xy_px[0]) < 10  # the vertical hair
+
+
 def test_loose_hairs_across_the_stream_of_a_phantom_are_not_counted():
     # Loose cut fragments lie at any angle; those across the hair stream are dropped,
     # and the rule drops no hair of a photo without loose ones.
