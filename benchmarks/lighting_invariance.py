@@ -2,7 +2,7 @@
 
 Run::
 
-    .venv/bin/python benchmarks/lighting_invariance.py [--seeds 0 1 2] [--size 960x768]
+    .venv/bin/python benchmarks/lighting_invariance.py [--seeds 0 1 2 3 4 5 6 7] [--size 960x768]
         [--skin-type 2] [--hair-colour black] [--set GROUP.NAME=VALUE ...]
 
 For each seed, one phantom scalp (same hairs, same skin) is rendered under
@@ -87,7 +87,7 @@ def run_seed(seed: int, width_px: int, height_px: int, scalp: dict[str, object],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5, 6, 7])
     parser.add_argument("--size", default="960x768", help="WIDTHxHEIGHT of each phantom, px")
     parser.add_argument("--skin-type", type=int, default=2)
     parser.add_argument("--hair-colour", default="black")
