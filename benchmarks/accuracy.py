@@ -204,11 +204,13 @@ def run_loose(split: str, quick: bool) -> None:
     added = {"default": [], "stream rule off": []}
     t0 = time.perf_counter()
     for c in conds:
-        plain = photo_from_array(make_phantom(**c).image)
+        ph = make_phantom(**c)
+        scale = ph.truth.px_per_mm
+        plain = photo_from_array(ph.image)
         strewn = photo_from_array(make_phantom(**c, loose_hairs=LOOSE_HAIRS).image)
         for name, params in (("default", PARAMS), ("stream rule off", rule_off)):
-            n0 = analyze(plain, px_per_mm=100.0, params=params).whole.hair_count
-            n1 = analyze(strewn, px_per_mm=100.0, params=params).whole.hair_count
+            n0 = analyze(plain, px_per_mm=scale, params=params).whole.hair_count
+            n1 = analyze(strewn, px_per_mm=scale, params=params).whole.hair_count
             added[name].append((n1 - n0) / LOOSE_HAIRS)
     for name, values in added.items():
         print(f"  counted hairs added per loose fragment, {name:16s} mean {np.mean(values):.2f}  "

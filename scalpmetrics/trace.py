@@ -691,10 +691,10 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
     # Evidence that end 0 is the emergence, as a vector pointing from root to tip.
     evidence = own[:, None] * chord
     centres = ends.mean(axis=1)
+    tree = cKDTree(centres)
     flow = np.zeros_like(evidence)
     radius = params.flow_radius_um / um_per_px
     if n > 1 and radius > 0:
-        tree = cKDTree(centres)
         for k, near in enumerate(tree.query_ball_point(centres, 2.0 * radius)):
             d2 = np.sum((centres[near] - centres[k]) ** 2, axis=1)
             wts = np.exp(-0.5 * d2 / radius**2)
@@ -715,7 +715,7 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
     may_be_loose = np.array(["free" in ch.end_kinds and "corner" not in ch.end_kinds
                              and not any(border[k]) and max(cue[k]) < params.loose_cue_log
                              for k, ch in enumerate(chains)], dtype=bool)
-    loose = may_be_loose & _across_stream(ends, may_be_loose, um_per_px, params)
+    loose = may_be_loose & _across_stream(ends, tree, may_be_loose, um_per_px, params)
     open_nodes: set[int] = set()
     free_counted = []
     for k, ch in enumerate(chains):
@@ -767,7 +767,7 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
     return out
 
 
-def _across_stream(ends: np.ndarray, which: np.ndarray, um_per_px: float,
+def _across_stream(ends: np.ndarray, tree: cKDTree, which: np.ndarray, um_per_px: float,
                    params: TraceParams) -> np.ndarray:
     """Whether each shaft ``which`` selects lies across the local hair stream.
 
@@ -784,6 +784,8 @@ def _across_stream(ends: np.ndarray, which: np.ndarray, um_per_px: float,
     ----------
     ends : ndarray, shape (N, 2, 2)
         The (row, col) of both ends of every shaft.
+    tree : scipy.spatial.cKDTree
+        Of the shafts' centres (the mean of their two ends).
     which : ndarray of bool, shape (N,)
         The shafts to judge; the others are ``False``.
     um_per_px : float
@@ -802,9 +804,8 @@ def _across_stream(ends: np.ndarray, which: np.ndarray, um_per_px: float,
     length = np.hypot(chord[:, 0], chord[:, 1])
     doubled = 2.0 * np.arctan2(chord[:, 0], chord[:, 1])
     unit = np.stack([np.cos(doubled), np.sin(doubled)], axis=1)
-    centres = ends.mean(axis=1)
+    centres = tree.data
     sigma = params.stream_radius_um / um_per_px
-    tree = cKDTree(centres)
     cos_max = np.cos(np.radians(2.0 * params.loose_min_angle_deg))
     for k in np.flatnonzero(which):
         near = np.array([j for j in tree.query_ball_point(centres[k], 3.0 * sigma) if j != k],
