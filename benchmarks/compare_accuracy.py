@@ -5,6 +5,7 @@ Run::
     .venv/bin/python benchmarks/compare_accuracy.py                 # the targets
     .venv/bin/python benchmarks/compare_accuracy.py --perfect-detection
     .venv/bin/python benchmarks/compare_accuracy.py --repeatability  # the repeat_sem_* figures
+    .venv/bin/python benchmarks/compare_accuracy.py --set GROUP.NAME=VALUE ...  # other parameters
 
 Courses come from :func:`scalpmetrics.synthetic.make_course`: a baseline and
 three follow-ups of one scalp patch; between visits the camera rotates by up
@@ -63,6 +64,8 @@ from scalpmetrics.synthetic import (
     repeat_capture,
 )
 
+from overrides import parse_overrides  # benchmarks/overrides.py
+
 PX_PER_MM = 100.0
 RESPONSES = ("strong", "strong", "mild", "mild", "worsening", "worsening", "none", "none")
 TARGET_MEDIAN_PP, TARGET_WORST_PP, TARGET_NO_CHANGE_PCT = 1.5, 4.0, 2.0
@@ -95,8 +98,7 @@ def fmt(value: float | None, digits: int = 1) -> str:
     return "   -" if value is None else f"{value:+.{digits}f}"
 
 
-def accuracy(args: argparse.Namespace) -> int:
-    params = Params()
+def accuracy(args: argparse.Namespace, params: Params) -> int:
     errors, naive_errors, no_change, no_change_beyond = [], [], [], []
     print(f"{'course':<18}{'visit':>5} {'count %':>8} {'true':>7} {'err pp':>7}  "
           f"{'term %':>7} {'true':>7}  {'thick %':>7} {'true':>7}  {'cover pt':>8} {'true':>6}  "
@@ -153,8 +155,7 @@ def accuracy(args: argparse.Namespace) -> int:
     return 0 if met else 1
 
 
-def repeatability(args: argparse.Namespace) -> int:
-    params = Params()
+def repeatability(args: argparse.Namespace, params: Params) -> int:
     names = ("hair_count_change_pct", "terminal_count_change_pct",
              "cumulative_thickness_change_pct", "coverage_change_points")
     changes: dict[str, list[float]] = {n: [] for n in names}
@@ -198,8 +199,14 @@ def main() -> int:
                         help="with --repeatability: scalps (12 gave SEMs up to 40 %% apart)")
     parser.add_argument("--same-moment", action="store_true",
                         help="with --repeatability: repeat photographs of the same moment")
+    parser.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
+                        help="override a parameter, VALUE in JSON (true, 0.5)")
     args = parser.parse_args()
-    return repeatability(args) if args.repeatability else accuracy(args)
+    overrides = parse_overrides(args.set)
+    if overrides:
+        print(f"parameter overrides {overrides}")
+    params = Params.from_dict(overrides)
+    return repeatability(args, params) if args.repeatability else accuracy(args, params)
 
 
 if __name__ == "__main__":

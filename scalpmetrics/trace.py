@@ -571,7 +571,9 @@ def _profile_widths(chains: list[_Chain], arcs: list[np.ndarray], fraction: np.n
     t = _tangents(chains, arcs, owner, index)
     normal = np.stack([-t[:, 1], t[:, 0]], axis=1)
     reach = params.profile_reach_widths * max(ch.width_hint_px for ch in chains) + 2.0
-    offsets = np.arange(-reach, reach + 1e-9, params.profile_step_px)
+    # Symmetric about the centreline: the middle sample lies on it.
+    half = int(np.ceil(reach / params.profile_step_px))
+    offsets = np.arange(-half, half + 1) * params.profile_step_px
     rows = offsets[None, :] * normal[:, :1]
     rows += centre[:, :1]
     cols = offsets[None, :] * normal[:, 1:]

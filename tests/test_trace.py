@@ -63,6 +63,22 @@ def test_single_straight_shaft_length_and_width():
     assert h.length_px == pytest.approx(160.0, abs=6.0)
 
 
+@pytest.mark.parametrize("wide_px", [9, 11, 13, 15])
+def test_a_thin_sloping_shaft_has_its_width_whatever_the_widest_shaft(wide_px):
+    # A 2 px shaft whose thinned centreline steps down a row every 20 px,
+    # beside a shaft whose width sets how far every profile reaches.
+    mask = np.zeros((200, 260), bool)
+    for col in range(30, 230):
+        row = 150 + (col - 30) // 20
+        mask[row:row + 2, col] = True
+    mask[60 - wide_px // 2:60 - wide_px // 2 + wide_px, 40:200] = True
+    hairs = trace_hairs(mask, _image(mask), px_per_mm=PPM)
+    thin = [h for h in hairs if h.emergence_xy_px[1] > 100]
+    assert len(thin) == 1
+    assert thin[0].width_px == pytest.approx(2.0, abs=0.3)
+    assert thin[0].counted
+
+
 def test_crossing_shafts_are_split_not_merged():
     single_mask, single_img = _lines([((30, 30), (230, 170), 5)])
     (single,) = trace_hairs(single_mask, single_img, px_per_mm=PPM)
