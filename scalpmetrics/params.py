@@ -537,7 +537,7 @@ class CompareParams:
         "they are scaled by sqrt(reference / baseline hairs) (counting statistics)",
     )
     repeat_sem_hair_count_pct: float = _p(
-        0.57, 0.0, 100.0, "standard error of one capture's hair count, percent"
+        0.58, 0.0, 100.0, "standard error of one capture's hair count, percent"
     )
     repeat_sem_terminal_count_pct: float = _p(
         0.59, 0.0, 100.0, "standard error of one capture's terminal count, percent"
