@@ -150,7 +150,15 @@ def load_photo(
         More pixels than ``params.max_pixels``.
     ImageTooSmallError
         Shorter side below ``params.min_side_px``.
+    TypeError
+        ``path`` is not a path (an in-memory image goes through
+        :func:`photo_from_array`).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"expected a Photo or a file path, got {type(path).__name__}; "
+            "wrap an in-memory image with scalpmetrics.photo_from_array(pixels)"
+        )
     name = str(path)
     head = read_file_bytes(path, max_bytes=_HEAD_BYTES)  # refuse a non-image before reading it all
     fmt = sniff_format(head)

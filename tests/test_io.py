@@ -243,6 +243,11 @@ def test_missing_file(tmp_path):
     _one_line(info.value, "absent.jpg")
 
 
+def test_array_instead_of_path_names_the_wrapper():
+    with pytest.raises(TypeError, match="photo_from_array"):
+        load_photo(pattern8())
+
+
 def test_directory(tmp_path):
     with pytest.raises(InputFileError, match="directory"):
         load_photo(tmp_path)
