@@ -37,6 +37,8 @@ from importlib import resources
 import cv2
 import numpy as np
 
+from scalpmetrics.floatops import magnitude
+
 __all__ = ["HairModel", "load_model", "pixel_features", "predict_fraction", "MODEL_FILE"]
 
 #: The packaged model, relative to the package.
@@ -159,13 +161,13 @@ def _feature_planes(whitened: np.ndarray, px_per_um: float, model: HairModel) ->
             g = cv2.GaussianBlur(ch, (0, 0), s, dst=planes[k], borderType=reflect)
             gx = cv2.filter2D(g, -1, _D1, borderType=reflect)
             gy = cv2.filter2D(g, -1, _D1.T, borderType=reflect)
-            cv2.multiply(cv2.magnitude(gx, gy), s, dst=planes[k + 1])
+            cv2.multiply(magnitude(gx, gy), s, dst=planes[k + 1])
             xx = cv2.filter2D(g, -1, _D2, borderType=reflect)
             yy = cv2.filter2D(g, -1, _D2.T, borderType=reflect)
             xy = cv2.filter2D(g, -1, _DXY, borderType=reflect)
             # Hessian eigenvalues: (xx + yy) / 2 +- |((xx - yy) / 2, xy)|, times s^2.
             half = cv2.addWeighted(xx, 0.5, yy, 0.5, 0.0)
-            root = cv2.magnitude(cv2.addWeighted(xx, 0.5, yy, -0.5, 0.0), xy)
+            root = magnitude(cv2.addWeighted(xx, 0.5, yy, -0.5, 0.0), xy)
             cv2.addWeighted(half, s * s, root, s * s, 0.0, dst=planes[k + 2])
             cv2.addWeighted(half, s * s, root, -s * s, 0.0, dst=planes[k + 3])
             k += 4

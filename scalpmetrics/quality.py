@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from scalpmetrics.errors import ImageArrayError
+from scalpmetrics.floatops import magnitude
 from scalpmetrics.params import QualityParams
 from scalpmetrics.selection import median, quantile
 from scalpmetrics.types import Calibration, Hair, QualityFlag
@@ -252,7 +253,7 @@ def _edge_candidates(luma: np.ndarray, valid: np.ndarray | None, scales: np.ndar
     maxima at least as strong as the weakest edge measured), away from the
     image border, the ``margins`` and the pixels that may not be used."""
     fine = cv2.GaussianBlur(luma, (0, 0), _BLUR_SELECT_SCALE_PX, borderType=cv2.BORDER_REFLECT)
-    grad = cv2.magnitude(cv2.Sobel(fine, cv2.CV_32F, 1, 0, ksize=1, scale=0.5),
+    grad = magnitude(cv2.Sobel(fine, cv2.CV_32F, 1, 0, ksize=1, scale=0.5),
                          cv2.Sobel(fine, cv2.CV_32F, 0, 1, ksize=1, scale=0.5))
     # local maxima at least as strong as the weakest edge measured (2 % step, widest blur)
     weakest = _BLUR_MIN_EDGE_STEP / math.sqrt(2 * math.pi * (scales[-1] ** 2 + _BLUR_SELECT_SCALE_PX ** 2))

@@ -1,6 +1,6 @@
 """The same input and parameters give identical numbers: across calls, across
-processes (different hash seeds), across OpenCV thread counts and across
-batch ``--workers`` settings."""
+processes (different hash seeds), across OpenCV thread counts, across the
+memory alignment of arrays and across batch ``--workers`` settings."""
 
 from __future__ import annotations
 
@@ -84,3 +84,26 @@ def test_batch_tables_do_not_depend_on_workers(photos, tmp_path):
         tables[workers] = (out.read_bytes(), out.with_name("results.changes.csv").read_bytes())
     assert tables[0] == tables[2]
     assert tables[0][0].count(b"\n") == 1 + len(photos) * 5  # header + (whole + 4 cells) each
+
+
+def _at_offset(values: np.ndarray, offset: int) -> np.ndarray:
+    """A copy of ``values`` whose data start ``offset`` float32s into a fresh buffer."""
+    buf = np.empty(values.size + 16, np.float32)
+    out = buf[offset:offset + values.size].reshape(values.shape)
+    out[:] = values
+    return out
+
+
+def test_magnitude_same_bits_whatever_the_alignment():
+    from scalpmetrics.floatops import magnitude
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(67, 129)).astype(np.float32)
+    y = rng.normal(size=(67, 129)).astype(np.float32)
+    results = [magnitude(_at_offset(x, i), _at_offset(y, (i * 3) % 8)) for i in range(8)]
+    for r in results[1:]:
+        assert np.array_equal(r, results[0])
+    exact = np.sqrt(x.astype(np.float64) ** 2 + y.astype(np.float64) ** 2)
+    assert results[0].dtype == np.float32
+    np.testing.assert_allclose(results[0], exact, rtol=3e-7)
+
