@@ -21,7 +21,7 @@ for 12 000 pixels drawn at random and 8 000 drawn near hair; importance
 weights undo the oversampling, so the model is fitted to the true share of
 hair. The target is the phantom's exact covered share of each pixel. A
 multilayer perceptron is fitted by Adam on the weighted cross-entropy
-(NumPy only, seeded: the same command writes the same model).
+(NumPy only, seeded: the same command writes the same model, bit for bit).
 """
 
 from __future__ import annotations

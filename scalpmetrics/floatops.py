@@ -5,11 +5,12 @@ happened to allocate their output, and round differently on each path
 (``cv2.magnitude`` in OpenCV 5.1 does), so the same photo could give
 features that differ in the last bit from one run to the next. The
 functions here use IEEE-exact steps only (each product, sum and square root
-rounded once), whatever the memory alignment.
+rounded once, never fused), which give the same bits on every SIMD path.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 __all__ = ["magnitude"]
@@ -28,6 +29,6 @@ def magnitude(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     ndarray, float32
         A new array.
     """
-    out = np.multiply(x, x, dtype=np.float32)
-    out += np.multiply(y, y, dtype=np.float32)
-    return np.sqrt(out, out=out)
+    out = cv2.multiply(x, x)
+    cv2.add(out, cv2.multiply(y, y), dst=out)
+    return cv2.sqrt(out, dst=out)
