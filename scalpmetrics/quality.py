@@ -254,7 +254,7 @@ def _edge_candidates(luma: np.ndarray, valid: np.ndarray | None, scales: np.ndar
     image border, the ``margins`` and the pixels that may not be used."""
     fine = cv2.GaussianBlur(luma, (0, 0), _BLUR_SELECT_SCALE_PX, borderType=cv2.BORDER_REFLECT)
     grad = magnitude(cv2.Sobel(fine, cv2.CV_32F, 1, 0, ksize=1, scale=0.5),
-                         cv2.Sobel(fine, cv2.CV_32F, 0, 1, ksize=1, scale=0.5))
+                     cv2.Sobel(fine, cv2.CV_32F, 0, 1, ksize=1, scale=0.5))
     # local maxima at least as strong as the weakest edge measured (2 % step, widest blur)
     weakest = _BLUR_MIN_EDGE_STEP / math.sqrt(2 * math.pi * (scales[-1] ** 2 + _BLUR_SELECT_SCALE_PX ** 2))
     candidates = (grad >= cv2.dilate(grad, np.ones((3, 3), np.uint8))) & (grad >= weakest)

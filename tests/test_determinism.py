@@ -106,4 +106,3 @@ def test_magnitude_same_bits_whatever_the_alignment():
     exact = np.sqrt(x.astype(np.float64) ** 2 + y.astype(np.float64) ** 2)
     assert results[0].dtype == np.float32
     np.testing.assert_allclose(results[0], exact, rtol=3e-7)
-
