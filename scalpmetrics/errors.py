@@ -31,6 +31,11 @@ class InputFileError(ScalpmetricsError):
     """A photo or input file cannot be read: missing, a directory, unreadable, a loop."""
 
 
+class InputTypeError(ScalpmetricsError, TypeError):
+    """A value of the wrong kind where a photo or a path is expected (an array
+    where a file path is expected). Also a ``TypeError``."""
+
+
 class OutputFileError(InputFileError):
     """An output file cannot be written: its folder is missing, it is a folder, or the
     file system refuses (permission, disk full). A kind of InputFileError, which

@@ -31,6 +31,7 @@ from scalpmetrics.errors import (
     ImageTooLargeError,
     ImageTooSmallError,
     InputFileError,
+    InputTypeError,
     UnsupportedFormatError,
 )
 from scalpmetrics.params import LoadParams
@@ -150,12 +151,12 @@ def load_photo(
         More pixels than ``params.max_pixels``.
     ImageTooSmallError
         Shorter side below ``params.min_side_px``.
-    TypeError
+    InputTypeError
         ``path`` is not a path (an in-memory image goes through
         :func:`photo_from_array`).
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
+        raise InputTypeError(
             f"expected a Photo or a file path, got {type(path).__name__}; "
             "wrap an in-memory image with scalpmetrics.photo_from_array(pixels)"
         )

@@ -15,6 +15,7 @@ from scalpmetrics.errors import (
     ImageTooLargeError,
     ImageTooSmallError,
     InputFileError,
+    InputTypeError,
     ScalpmetricsError,
     UnsupportedFormatError,
 )
@@ -244,8 +245,10 @@ def test_missing_file(tmp_path):
 
 
 def test_array_instead_of_path_names_the_wrapper():
-    with pytest.raises(TypeError, match="photo_from_array"):
+    with pytest.raises(InputTypeError, match="photo_from_array") as info:
         load_photo(pattern8())
+    assert isinstance(info.value, TypeError)
+    _one_line(info.value, "ndarray")
 
 
 def test_directory(tmp_path):
