@@ -16,6 +16,7 @@ from PIL import Image
 
 from scalpmetrics.analysis import analyze
 from scalpmetrics.batch import run_batch
+from scalpmetrics.floatops import magnitude
 from scalpmetrics.io import load_photo
 from scalpmetrics.report import to_json
 from scalpmetrics.synthetic import make_phantom
@@ -95,8 +96,6 @@ def _at_offset(values: np.ndarray, offset: int) -> np.ndarray:
 
 
 def test_magnitude_same_bits_whatever_the_alignment():
-    from scalpmetrics.floatops import magnitude
-
     rng = np.random.default_rng(3)
     x = rng.normal(size=(67, 129)).astype(np.float32)
     y = rng.normal(size=(67, 129)).astype(np.float32)
