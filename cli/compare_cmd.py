@@ -128,6 +128,9 @@ def _summary(record: dict[str, Any]) -> str:
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
     lines += ["  ".join(cell.rjust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in rows]
+    if any(c.get("detection_recall") for c in record["changes"]):
+        lines += ["", "percent changes count each hair found as 1 / (its photo's detector recall "
+                  "for its class): docs/compare.md, 'Detection recall'"]
     trend = record["trend"]
     if trend is not None:
         lines += ["", "trend      hair count "

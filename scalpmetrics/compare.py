@@ -12,8 +12,9 @@ Everything is measured in baseline coordinates: a follow-up's counting
 points are mapped into the baseline; coverage is measured in the follow-up's
 own pixels over the common area mapped into it; the area is the baseline's,
 so a change of zoom or framing between visits cannot pass for growth or
-loss. Hairs are counted on the baseline's terms (see :class:`VisitChange`).
-With ``CompareParams.scale_from_registration`` (the default) a follow-up's
+loss. Hairs are counted on the baseline's terms (see :class:`VisitChange`),
+and the percentage changes weigh each hair by its photo's estimated detector
+recall for its class (:mod:`scalpmetrics.recall`). With ``CompareParams.scale_from_registration`` (the default) a follow-up's
 shaft widths use the baseline scale times the registration scale, so a zoom
 change does not move hairs across the vellus cut-off.
 """
@@ -35,6 +36,7 @@ from scalpmetrics.errors import ComparisonError, RegistrationError
 from scalpmetrics.match import HairMatching, cross_check, match_hairs, shaft_evidence
 from scalpmetrics.params import CompareParams, Params
 from scalpmetrics.quality import FLAGS
+from scalpmetrics.recall import DetectionRecall, detection_recall
 from scalpmetrics.register import Registration, register_to_baseline
 from scalpmetrics.types import Analysis, Photo, QualityFlag
 
@@ -126,7 +128,12 @@ class VisitChange:
         Both visits over the common area, hairs counted on the baseline's
         terms: a hair both photos show counts in both visits when the
         baseline's detector found it and in neither when only the follow-up's
-        did, so ``hair_count_change`` is ``new_hairs - lost_hairs``.
+        did, so ``hair_count_change`` is ``new_hairs - lost_hairs``. These,
+        and every absolute change, count the hairs found.
+    hair_count_change_pct, density_change_pct, terminal_count_change_pct, cumulative_thickness_change_pct : float or None
+        Estimates of the true relative change: each hair found counts as
+        ``1 / recall`` hairs (``detection_recall``; with
+        ``CompareParams.recall_correction`` off, the change of the hairs found).
     ci95 : dict
         For each name in :data:`CHANGE_METRICS`, the 95 % interval ``(low, high)``
         or ``None``.
@@ -137,6 +144,10 @@ class VisitChange:
         Whether ``|hair_count_change_pct|`` exceeds its minimal detectable change.
     beyond_mdc_metrics : dict
         The same test for every name in :data:`CHANGE_METRICS`.
+    regions : tuple of RegionChange
+    detection_recall : dict or None
+        :meth:`scalpmetrics.recall.DetectionRecall.to_dict` of the weights
+        used (``None`` without the correction).
     """
 
     visit: int
@@ -167,6 +178,7 @@ class VisitChange:
     beyond_mdc: bool | None = None
     beyond_mdc_metrics: dict[str, bool | None] | None = None
     regions: tuple[RegionChange, ...] = ()
+    detection_recall: dict[str, dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON record (``change`` of ``docs/schema/compare.schema.json``)."""
@@ -426,7 +438,6 @@ def compare_analyses(
     months = _months(capture_dates)
 
     base_hairs = _map_hairs(base, None, area, scale, params)
-    base_sums = layers.sums(base_hairs, masks[0], None)
     mapped: list[MappedHairs | None] = [base_hairs]
     matchings: list[HairMatching | None] = [None]
     changes: list[VisitChange] = []
@@ -454,13 +465,19 @@ def compare_analyses(
         mapped.append(hairs)
         matchings.append(matching)
         rng = np.random.default_rng([cp.seed, v])
+        recall = (detection_recall(matching, base_hairs.terminal, hairs.terminal,
+                                   min_hairs=cp.recall_min_hairs, floor=cp.recall_floor)
+                  if cp.recall_correction else None)
         # Counted on the baseline's terms: a hair both photos show counts in both
         # visits when the baseline detected it and in neither when only the
         # follow-up did, so the change is new - lost over the baseline's own count.
-        follow_sums = layers.sums(_on_baseline_terms(hairs, base_hairs, matching),
-                                  masks[v], reg)
+        follow_hairs, follow_weights = _on_baseline_terms(hairs, base_hairs, matching, recall)
+        base_weights = (None if recall is None else
+                        recall.weights("baseline", base_hairs.terminal, base_hairs.hair_index.size))
+        base_sums = layers.sums(base_hairs, masks[0], None, base_weights)
+        follow_sums = layers.sums(follow_hairs, masks[v], reg, follow_weights)
         changes.append(_visit_change(info, base_sums, follow_sums, layers, mm2_per_px, matching,
-                                     rng, params))
+                                     recall, rng, params))
     flags = tuple(
         QualityFlag("registration_failed", message=f"follow-up {v}: {regs[v - 1].failure_reason}. "
                     f"{FLAGS['registration_failed']}")
@@ -613,11 +630,14 @@ def _cross_check(
     )
 
 
-def _on_baseline_terms(follow: MappedHairs, base: MappedHairs,
-                       matching: HairMatching) -> MappedHairs:
+def _on_baseline_terms(follow: MappedHairs, base: MappedHairs, matching: HairMatching,
+                       recall: DetectionRecall | None) -> tuple[MappedHairs, np.ndarray | None]:
     """The follow-up's hairs as the baseline's detection saw them: less those the
     baseline missed (``missed_in_baseline``), plus the baseline's that the
-    follow-up missed (``missed_in_followup``, given ``hair_index`` -1)."""
+    follow-up missed (``missed_in_followup``, given ``hair_index`` -1); and each
+    one's weight under ``recall`` (``None`` without): a hair of the baseline
+    (paired or missed) weighs as the baseline's detection of it, a new one as
+    the follow-up's."""
     keep = np.ones(follow.hair_index.size, bool)
     keep[matching.missed_in_baseline] = False
     add = matching.missed_in_followup
@@ -625,7 +645,7 @@ def _on_baseline_terms(follow: MappedHairs, base: MappedHairs,
     def cat(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
         return None if a is None or b is None else np.concatenate([a[keep], b[add]])
 
-    return MappedHairs(
+    hairs = MappedHairs(
         hair_index=np.concatenate([follow.hair_index[keep], np.full(add.size, -1)]),
         xy_baseline=np.vstack([follow.xy_baseline[keep], base.xy_baseline[add]]),
         width_um=cat(follow.width_um, base.width_um),
@@ -634,6 +654,13 @@ def _on_baseline_terms(follow: MappedHairs, base: MappedHairs,
         direction_baseline=np.vstack([follow.direction_baseline[keep],
                                       base.direction_baseline[add]]),
     )
+    if recall is None:
+        return hairs, None
+    base_w = recall.weights("baseline", base.terminal, base.hair_index.size)
+    follow_w = recall.weights("followup", follow.terminal, follow.hair_index.size)
+    pairs = matching.pairs.reshape(-1, 2)
+    follow_w[pairs[:, 1]] = base_w[pairs[:, 0]]
+    return hairs, np.concatenate([follow_w[keep], base_w[add]])
 
 
 # ---------------------------------------------------------------------------------------
@@ -643,13 +670,17 @@ def _on_baseline_terms(follow: MappedHairs, base: MappedHairs,
 
 @dataclass(frozen=True, eq=False)
 class _Sums:
-    """Per-label sums of one visit (arrays of length n_labels)."""
+    """Per-label sums of one visit (arrays of length n_labels): the hairs found,
+    and the hairs estimated (each found hair weighted by 1 / its recall)."""
 
     count: np.ndarray
     terminal: np.ndarray | None
     width_um: np.ndarray | None
     cover: np.ndarray  # summed hair-mask pixels (visit frame)
     pixels: np.ndarray  # label pixels (visit frame)
+    est_count: np.ndarray
+    est_terminal: np.ndarray | None
+    est_width_um: np.ndarray | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -687,11 +718,14 @@ class _Layers:
         return tuple((name, self.labels[1] == i) for i, name in enumerate(self.region_names))
 
     def sums(
-        self, hairs: MappedHairs, hair_mask: np.ndarray, reg: Registration | None
+        self, hairs: MappedHairs, hair_mask: np.ndarray, reg: Registration | None,
+        weights: np.ndarray | None = None,
     ) -> tuple[_Sums, ...]:
-        """Per-label sums of one visit, for each of the three partitions."""
+        """Per-label sums of one visit, for each of the three partitions; the
+        estimated sums weight each hair by ``weights`` (1 when ``None``)."""
         import cv2
 
+        w = np.ones(hairs.hair_index.size) if weights is None else np.asarray(weights, float)
         out = []
         for layer, lab in enumerate(self.labels):
             n = _n(lab)
@@ -701,11 +735,16 @@ class _Layers:
                 row, col, ok = _pixel_of(hairs.xy_baseline, lab.shape)
                 hair_lab = np.where(ok, lab[row, col], -1)
             use = hair_lab >= 0
-            count = np.bincount(hair_lab[use], minlength=n)
-            terminal = width = None
+            at, wu = hair_lab[use], w[use]
+            count = np.bincount(at, minlength=n)
+            est_count = np.bincount(at, weights=wu, minlength=n)
+            terminal = width = est_terminal = est_width = None
             if hairs.terminal is not None and hairs.width_um is not None:
-                terminal = np.bincount(hair_lab[use], weights=hairs.terminal[use], minlength=n)
-                width = np.bincount(hair_lab[use], weights=hairs.width_um[use], minlength=n)
+                term, widths = hairs.terminal[use].astype(float), hairs.width_um[use]
+                terminal = np.bincount(at, weights=term, minlength=n)
+                width = np.bincount(at, weights=widths, minlength=n)
+                est_terminal = np.bincount(at, weights=term * wu, minlength=n)
+                est_width = np.bincount(at, weights=widths * wu, minlength=n)
             if reg is None:
                 visit_lab = lab
             else:
@@ -718,7 +757,8 @@ class _Layers:
             pixels = np.bincount(visit_lab[inside], minlength=n)
             cover = np.bincount(visit_lab[inside], weights=hair_mask[inside].astype(np.float64),
                                 minlength=n)
-            out.append(_Sums(count, terminal, width, cover, pixels))
+            out.append(_Sums(count, terminal, width, cover, pixels,
+                             est_count, est_terminal, est_width))
         return tuple(out)
 
 
@@ -767,14 +807,21 @@ def _diff(new: float | int | None, old: float | int | None) -> Any:
     return None if new is None or old is None else new - old
 
 
-def _changes_of(b: AreaMetrics, f: AreaMetrics) -> dict[str, float | None]:
+def _changes_of(base: _Sums, follow: _Sums, k: int) -> dict[str, float | None]:
+    """Percentage changes of label ``k`` from the estimated sums (the same area at
+    both visits, so the ratio of summed widths is that of cumulative thickness)."""
+
+    def at(values: np.ndarray | None) -> float | None:
+        return None if values is None else float(values[k])
+
+    def cover(s: _Sums) -> float | None:
+        return float(s.cover[k]) / float(s.pixels[k]) if s.pixels[k] else None
+
     return {
-        "hair_count_change_pct": _pct(f.hair_count, b.hair_count),
-        "terminal_count_change_pct": _pct(f.terminal_count, b.terminal_count),
-        "cumulative_thickness_change_pct": _pct(
-            f.cumulative_thickness_mm_per_cm2, b.cumulative_thickness_mm_per_cm2
-        ),
-        "coverage_change_points": _points(f.coverage_fraction, b.coverage_fraction),
+        "hair_count_change_pct": _pct(at(follow.est_count), at(base.est_count)),
+        "terminal_count_change_pct": _pct(at(follow.est_terminal), at(base.est_terminal)),
+        "cumulative_thickness_change_pct": _pct(at(follow.est_width_um), at(base.est_width_um)),
+        "coverage_change_points": _points(cover(follow), cover(base)),
     }
 
 
@@ -785,12 +832,13 @@ def _visit_change(
     layers: _Layers,
     mm2_per_px: float | None,
     matching: HairMatching,
+    recall: DetectionRecall | None,
     rng: np.random.Generator,
     params: Params,
 ) -> VisitChange:
     b = _area_metrics(base[0], 0, float(layers.area_px[0][0]), mm2_per_px)
     f = _area_metrics(follow[0], 0, float(layers.area_px[0][0]), mm2_per_px)
-    est = _changes_of(b, f)
+    est = _changes_of(base[0], follow[0], 0)
     est["density_change_pct"] = est["hair_count_change_pct"]
     se_boot = _bootstrap_se(base[2], follow[2], rng, params.compare.bootstrap_samples)
     se_boot["density_change_pct"] = se_boot["hair_count_change_pct"]
@@ -833,6 +881,7 @@ def _visit_change(
         beyond_mdc=beyond["hair_count_change_pct"],
         beyond_mdc_metrics=beyond,
         regions=regions,
+        detection_recall=None if recall is None else recall.to_dict(),
         **matching.counts(),
         **info,
     )
@@ -843,7 +892,7 @@ def _region_change(
 ) -> RegionChange:
     b = _area_metrics(base, k, area_px, mm2_per_px)
     f = _area_metrics(follow, k, area_px, mm2_per_px)
-    return RegionChange(name=name, baseline=b, followup=f, **_changes_of(b, f))
+    return RegionChange(name=name, baseline=b, followup=f, **_changes_of(base, follow, k))
 
 
 def _bootstrap_se(
@@ -875,9 +924,9 @@ def _bootstrap_se(
         return float(np.std(diff, ddof=1))
 
     return {
-        "hair_count_change_pct": ratio_pct(follow.count, base.count),
-        "terminal_count_change_pct": ratio_pct(follow.terminal, base.terminal),
-        "cumulative_thickness_change_pct": ratio_pct(follow.width_um, base.width_um),
+        "hair_count_change_pct": ratio_pct(follow.est_count, base.est_count),
+        "terminal_count_change_pct": ratio_pct(follow.est_terminal, base.est_terminal),
+        "cumulative_thickness_change_pct": ratio_pct(follow.est_width_um, base.est_width_um),
         "coverage_change_points": cover_points(),
     }
 

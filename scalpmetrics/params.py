@@ -520,6 +520,15 @@ class CompareParams:
     cross_check_tolerance_px: int = _p(
         2, 0, 50, "the same for uncalibrated photos, px"
     )
+    recall_correction: bool = _p(
+        True, doc="percentage changes count each hair as 1 / (its photo's detector recall for "
+        "its class), estimated from the hairs both visits hold (scalpmetrics.recall)",
+    )
+    recall_min_hairs: int = _p(
+        20, 1, 1_000_000, "a class's own recall estimate needs this many hairs (else the "
+        "pooled estimate, and below it again no correction), count",
+    )
+    recall_floor: float = _p(0.5, 0.01, 1.0, "smallest recall used, fraction")
     block_size_mm: float = _p(
         1.0, 0.05, 100.0, "side of the square blocks resampled by the bootstrap, mm"
     )

@@ -103,12 +103,10 @@ def test_cross_check_absorbs_hairs_the_detector_missed_in_one_visit(strong):
     assert checked.lost_hairs == truth["lost_hairs"] and checked.missed_hairs >= 4
 
 
-def test_counts_are_on_the_baseline_detections_terms(strong):
-    """A hair the baseline missed but shows counts in neither visit, so the change in
-    percent is new - lost over what the baseline detector found, not over a count
-    that two photos' detections made larger (which would shrink every change)."""
-    photos, analyses = _truth_inputs(strong)
-    truth = strong.true_change[0]
+def _baseline_missing_every_sixth(course):
+    """Perfect analyses, except that the baseline's "detector" misses every 6th hair
+    the follow-up also holds."""
+    photos, analyses = _truth_inputs(course)
     base = analyses[0]
     follow_ids = {h.hair_id for h in analyses[1].hairs if h.counted}
     kept = [h for h in base.hairs if h.counted and h.hair_id in follow_ids]
@@ -116,14 +114,44 @@ def test_counts_are_on_the_baseline_detections_terms(strong):
     hairs = tuple(dataclasses.replace(h, counted=h.counted and h.hair_id not in missed)
                   for h in base.hairs)
     analyses[0] = dataclasses.replace(base, hairs=hairs)
-    change = compare_analyses(photos, analyses, params=EXACT).changes[0]
-    assert change.missed_hairs >= 4
+    return photos, analyses
+
+
+def test_counts_are_on_the_baseline_detections_terms(strong):
+    """A hair the baseline missed but shows counts in neither visit, so the change in
+    percent is new - lost over what the baseline detector found, not over a count
+    that two photos' detections made larger (which would shrink every change)."""
+    photos, analyses = _baseline_missing_every_sixth(strong)
+    truth = strong.true_change[0]
+    raw = Params(compare=dataclasses.replace(EXACT.compare, recall_correction=False))
+    change = compare_analyses(photos, analyses, params=raw).changes[0]
+    assert change.missed_hairs >= 4 and change.detection_recall is None
     assert change.hair_count_change == truth["hair_count_change"]
     assert change.baseline.hair_count == truth["baseline_hair_count"] - change.missed_hairs
     assert change.followup.hair_count == change.baseline.hair_count + truth["hair_count_change"]
     assert change.hair_count_change_pct == pytest.approx(
         100.0 * truth["hair_count_change"] / change.baseline.hair_count)
     assert abs(change.hair_count_change_pct) > abs(truth["hair_count_change_pct"])
+
+
+def test_recall_correction_weighs_hairs_by_their_detectors_recall(strong):
+    """The baseline's detector found 5 of every 6 hairs both visits hold; counting each
+    of its hairs as 6/5 of a hair brings the percent change back to the truth, while
+    the hairs found (and the absolute changes) stay as they were."""
+    photos, analyses = _baseline_missing_every_sixth(strong)
+    truth = strong.true_change[0]
+    raw = Params(compare=dataclasses.replace(EXACT.compare, recall_correction=False))
+    uncorrected = compare_analyses(photos, analyses, params=raw).changes[0]
+    change = compare_analyses(photos, analyses, params=EXACT).changes[0]
+    recall = change.detection_recall
+    assert recall["followup"] == {"vellus": 1.0, "terminal": 1.0}
+    assert all(0.75 < r < 0.9 for r in recall["baseline"].values())
+    assert change.baseline == uncorrected.baseline and change.followup == uncorrected.followup
+    assert change.hair_count_change == uncorrected.hair_count_change
+    err = abs(change.hair_count_change_pct - truth["hair_count_change_pct"])
+    err_uncorrected = abs(uncorrected.hair_count_change_pct - truth["hair_count_change_pct"])
+    assert err < 0.5 < err_uncorrected
+    assert json.loads(json.dumps(change.to_dict()))["detection_recall"] == recall
 
 
 def test_intervals_and_detectable_change(strong_result):
