@@ -16,8 +16,13 @@ responders, two worsening, two with no biological change. Their seeds
 
 Every course is compared with :func:`scalpmetrics.compare.compare_visits`
 (the whole pipeline) at the nominal scale. Printed per follow-up: measured
-and true change of the hair count over the common area, of the terminal
-count, of the cumulative thickness and of the coverage; new, lost and
+and true change of the hair count over the common area (the truth counts the
+hairs present at each visit whose emergence point, mapped into the baseline,
+lies in the comparison's own common area, ``Comparison.common_mask``; the
+summary also gives the error against the truth over the whole field all
+visits share, the margin kept from the edges included), of the terminal
+count, of the cumulative thickness and of the coverage (these three over the
+whole shared field); new, lost and
 thickened hairs against the truth; the 95 % interval, the minimal detectable
 change and ``beyond_mdc``; and, for scale, the change a naive comparison
 reports (whole-photo counts of unregistered photos differenced).

@@ -546,13 +546,13 @@ class CompareParams:
         "they are scaled by sqrt(reference / baseline hairs) (counting statistics)",
     )
     repeat_sem_hair_count_pct: float = _p(
-        0.64, 0.0, 100.0, "standard error of one capture's hair count, percent"
+        0.65, 0.0, 100.0, "standard error of one capture's hair count, percent"
     )
     repeat_sem_terminal_count_pct: float = _p(
-        0.54, 0.0, 100.0, "standard error of one capture's terminal count, percent"
+        0.56, 0.0, 100.0, "standard error of one capture's terminal count, percent"
     )
     repeat_sem_cumulative_thickness_pct: float = _p(
-        1.73, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
+        1.75, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
     )
     repeat_sem_coverage_points: float = _p(
         0.36, 0.0, 100.0, "standard error of one capture's coverage, percentage points"
