@@ -20,6 +20,8 @@ from scalpmetrics_cli.params_cmd import params_command
 
 EXIT_INPUT = 1
 EXIT_INTERNAL = 3
+#: Environment variables that set the thread count of the BLAS libraries NumPy may load.
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class _Group(click.Group):
@@ -65,6 +67,11 @@ def _one_line(exc: BaseException) -> str:
 def main(ctx: click.Context, debug: bool) -> None:
     """Hair density, shaft width and scalp coverage from scalp photographs."""
     ctx.obj = {"debug": debug}
+    # One BLAS thread unless the user set it: an analysis already overlaps its work in
+    # two threads, and BLAS threads competing with them made it about 15 % slower
+    # (docs/methods.md, Speed). NumPy is not loaded yet, so this takes effect.
+    for name in _BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
 
 
 main.add_command(analyze_command)

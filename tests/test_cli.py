@@ -230,3 +230,16 @@ def test_cli_reference_documents_every_option(command):
     assert options
     missing = [o for o in options if not re.search(re.escape(o) + r"(?![\w-])", section)]
     assert missing == []
+
+
+def test_blas_runs_one_thread_unless_the_user_says_otherwise(monkeypatch):
+    """The command sets one BLAS thread by default (NumPy is loaded after it) and
+    leaves a value the user set alone."""
+    import os
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "unset")  # restored after the test
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    assert run("params").exit_code == 0
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert os.environ["MKL_NUM_THREADS"] == "3"
