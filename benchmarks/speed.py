@@ -18,7 +18,10 @@ Sizes: 1.3 MP (1280 x 1024 at 100 px/mm) and 12 MP (4000 x 3000 at
 
 Run::
 
-    python benchmarks/speed.py [--repeats 3] [--sizes 1.3,12]
+    python benchmarks/speed.py [--repeats 3] [--sizes 1.3,12] [--one-blas-thread]
+
+``--one-blas-thread`` runs the measuring process with ``OPENBLAS_NUM_THREADS=1``
+(and ``MKL_NUM_THREADS=1``), as the ``scalpmetrics`` command does.
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sizes", default="1.3,12")
+    ap.add_argument("--one-blas-thread", action="store_true",
+                    help="measure with one BLAS thread, as the command runs")
     ap.add_argument("--child", nargs=3, metavar=("PATH", "PX_PER_MM", "REPEATS"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -84,8 +89,12 @@ def main() -> None:
 
     from scalpmetrics.synthetic import make_phantom
 
+    env = dict(os.environ)
+    if args.one_blas_thread:
+        env.update(OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     print(f"SPEED  cpus={os.cpu_count()}  python {sys.version.split()[0]}  "
-          f"repeats={args.repeats} (median reported, after one warm-up)")
+          f"repeats={args.repeats} (median reported, after one warm-up)"
+          f"{'  one BLAS thread' if args.one_blas_thread else ''}")
     with tempfile.TemporaryDirectory() as tmp:
         for key in args.sizes.split(","):
             w, h, ppm = SIZES[key]
@@ -95,7 +104,7 @@ def main() -> None:
             del ph
             out = subprocess.run(
                 [sys.executable, __file__, "--child", path, str(ppm), str(args.repeats)],
-                capture_output=True, text=True, check=True,
+                capture_output=True, text=True, check=True, env=env,
             )
             r = json.loads(out.stdout.strip().splitlines()[-1])
             ok_t = r["median_s"] <= TARGET_S[key]
