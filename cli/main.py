@@ -69,7 +69,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
     # One BLAS thread unless the user set it: an analysis already overlaps its work in
     # two threads, and BLAS threads competing with them made it about 15 % slower
-    # (docs/methods.md, Speed). NumPy is not loaded yet, so this takes effect.
+    # (docs/methods.md, One BLAS thread). NumPy is not loaded yet, so this takes effect.
     for name in _BLAS_THREAD_VARIABLES:
         os.environ.setdefault(name, "1")
 

@@ -14,9 +14,10 @@ own pixels over the common area mapped into it; the area is the baseline's,
 so a change of zoom or framing between visits cannot pass for growth or
 loss. Hairs are counted on the baseline's terms (see :class:`VisitChange`),
 and the percentage changes weigh each hair by its photo's estimated detector
-recall for its class (:mod:`scalpmetrics.recall`). With ``CompareParams.scale_from_registration`` (the default) a follow-up's
-shaft widths use the baseline scale times the registration scale, so a zoom
-change does not move hairs across the vellus cut-off.
+recall for its class (:mod:`scalpmetrics.recall`). With
+``CompareParams.scale_from_registration`` (the default) a follow-up's shaft
+widths use the baseline scale times the registration scale, so a zoom change
+does not move hairs across the vellus cut-off.
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ class VisitChange:
         baseline's detector found it and in neither when only the follow-up's
         did, so ``hair_count_change`` is ``new_hairs - lost_hairs``. These,
         and every absolute change, count the hairs found.
-    hair_count_change_pct, density_change_pct, terminal_count_change_pct, cumulative_thickness_change_pct : float or None
+    hair_count_change_pct, density_change_pct : float or None
+    terminal_count_change_pct, cumulative_thickness_change_pct : float or None
         Estimates of the true relative change: each hair found counts as
         ``1 / recall`` hairs (``detection_recall``; with
         ``CompareParams.recall_correction`` off, the change of the hairs found).

@@ -1,7 +1,6 @@
-"""How many of the hairs it holds each visit's detector found, from the two visits.
+"""Each visit's detector recall, estimated from the hairs two visits share.
 
-Two photos of one scalp are two independent looks at the hairs both visits
-hold. After matching (:mod:`scalpmetrics.match`), every such hair that one
+Two photos of one scalp are two looks at the hairs both visits hold. After matching (:mod:`scalpmetrics.match`), every such hair that one
 photo's detector found is either found again in the other photo (a pair) or
 missed there although the other photo shows its shaft (a detection miss of
 the cross-check). The share found again is that detector's **recall**, the
@@ -23,6 +22,7 @@ recall and the correction a partial one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
@@ -54,7 +54,8 @@ class DetectionRecall:
     followup: tuple[float, float]
     hairs: tuple[int, int]
 
-    def weights(self, visit: str, terminal: np.ndarray | None, n: int) -> np.ndarray:
+    def weights(self, visit: Literal["baseline", "followup"], terminal: np.ndarray | None,
+                n: int) -> np.ndarray:
         """``1 / recall`` for ``n`` hairs of ``visit`` ('baseline' or 'followup'),
         by their ``terminal`` flags (all vellus and terminal alike when ``None``)."""
         r = self.baseline if visit == "baseline" else self.followup
@@ -62,7 +63,7 @@ class DetectionRecall:
             return np.full(n, 1.0 / r[0])
         return np.where(np.asarray(terminal, bool), 1.0 / r[1], 1.0 / r[0])
 
-    def to_dict(self) -> dict[str, dict[str, float]]:
+    def to_dict(self) -> dict[str, dict[str, Any]]:
         """``{"baseline": {"vellus": r, "terminal": r}, "followup": {...},
         "hairs": {"baseline": n, "followup": n}}``."""
         return {"baseline": dict(zip(CLASSES, self.baseline)),
