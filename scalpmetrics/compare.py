@@ -473,9 +473,10 @@ def compare_analyses(
         # Counted on the baseline's terms: a hair both photos show counts in both
         # visits when the baseline detected it and in neither when only the
         # follow-up did, so the change is new - lost over the baseline's own count.
-        follow_hairs, follow_weights = _on_baseline_terms(hairs, base_hairs, matching, recall)
         base_weights = (None if recall is None else
                         recall.weights("baseline", base_hairs.terminal, base_hairs.hair_index.size))
+        follow_hairs, follow_weights = _on_baseline_terms(hairs, base_hairs, matching, recall,
+                                                          base_weights)
         base_sums = layers.sums(base_hairs, masks[0], None, base_weights)
         follow_sums = layers.sums(follow_hairs, masks[v], reg, follow_weights)
         changes.append(_visit_change(info, base_sums, follow_sums, layers, mm2_per_px, matching,
@@ -633,13 +634,14 @@ def _cross_check(
 
 
 def _on_baseline_terms(follow: MappedHairs, base: MappedHairs, matching: HairMatching,
-                       recall: DetectionRecall | None) -> tuple[MappedHairs, np.ndarray | None]:
+                       recall: DetectionRecall | None, base_weights: np.ndarray | None,
+                       ) -> tuple[MappedHairs, np.ndarray | None]:
     """The follow-up's hairs as the baseline's detection saw them: less those the
     baseline missed (``missed_in_baseline``), plus the baseline's that the
     follow-up missed (``missed_in_followup``, given ``hair_index`` -1); and each
     one's weight under ``recall`` (``None`` without): a hair of the baseline
-    (paired or missed) weighs as the baseline's detection of it, a new one as
-    the follow-up's."""
+    (paired or missed) weighs as in ``base_weights``, a new one by the
+    follow-up's recall."""
     keep = np.ones(follow.hair_index.size, bool)
     keep[matching.missed_in_baseline] = False
     add = matching.missed_in_followup
@@ -656,13 +658,12 @@ def _on_baseline_terms(follow: MappedHairs, base: MappedHairs, matching: HairMat
         direction_baseline=np.vstack([follow.direction_baseline[keep],
                                       base.direction_baseline[add]]),
     )
-    if recall is None:
+    if recall is None or base_weights is None:
         return hairs, None
-    base_w = recall.weights("baseline", base.terminal, base.hair_index.size)
     follow_w = recall.weights("followup", follow.terminal, follow.hair_index.size)
     pairs = matching.pairs.reshape(-1, 2)
-    follow_w[pairs[:, 1]] = base_w[pairs[:, 0]]
-    return hairs, np.concatenate([follow_w[keep], base_w[add]])
+    follow_w[pairs[:, 1]] = base_weights[pairs[:, 0]]
+    return hairs, np.concatenate([follow_w[keep], base_weights[add]])
 
 
 # ---------------------------------------------------------------------------------------
