@@ -775,7 +775,6 @@ def _area_metrics(s: _Sums, k: int, area_px: float, mm2_per_px: float | None) ->
     area_cm2 = None if mm2_per_px is None else area_px * mm2_per_px / MM2_PER_CM2
     terminal = None if s.terminal is None else int(round(float(s.terminal[k])))
     width = None if s.width_um is None else float(s.width_um[k])
-    pixels = float(s.pixels[k])
     return AreaMetrics(
         area_px=int(area_px),
         area_cm2=area_cm2,
@@ -787,8 +786,13 @@ def _area_metrics(s: _Sums, k: int, area_px: float, mm2_per_px: float | None) ->
         cumulative_thickness_mm_per_cm2=(
             width / UM_PER_MM / area_cm2 if width is not None and area_cm2 else None
         ),
-        coverage_fraction=float(s.cover[k]) / pixels if pixels else None,
+        coverage_fraction=_coverage(s, k),
     )
+
+
+def _coverage(s: _Sums, k: int) -> float | None:
+    """Coverage fraction of label ``k`` (``None`` on an empty label)."""
+    return float(s.cover[k]) / float(s.pixels[k]) if s.pixels[k] else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -817,14 +821,11 @@ def _changes_of(base: _Sums, follow: _Sums, k: int) -> dict[str, float | None]:
     def at(values: np.ndarray | None) -> float | None:
         return None if values is None else float(values[k])
 
-    def cover(s: _Sums) -> float | None:
-        return float(s.cover[k]) / float(s.pixels[k]) if s.pixels[k] else None
-
     return {
         "hair_count_change_pct": _pct(at(follow.est_count), at(base.est_count)),
         "terminal_count_change_pct": _pct(at(follow.est_terminal), at(base.est_terminal)),
         "cumulative_thickness_change_pct": _pct(at(follow.est_width_um), at(base.est_width_um)),
-        "coverage_change_points": _points(cover(follow), cover(base)),
+        "coverage_change_points": _points(_coverage(follow, k), _coverage(base, k)),
     }
 
 
