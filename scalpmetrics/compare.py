@@ -239,6 +239,8 @@ class MappedHairs:
     width_um : ndarray, shape (N,), or None
         Shaft widths on the baseline's scale (``None`` when uncalibrated).
     terminal : ndarray of bool, shape (N,), or None
+    length_px : ndarray, shape (N,)
+        Traced shaft lengths in baseline pixels.
     inside : ndarray of bool, shape (N,)
         Whether the counting point lies in the common area.
     direction_baseline : ndarray, shape (N, 2)
@@ -249,6 +251,7 @@ class MappedHairs:
     xy_baseline: np.ndarray
     width_um: np.ndarray | None
     terminal: np.ndarray | None
+    length_px: np.ndarray
     inside: np.ndarray
     direction_baseline: np.ndarray
 
@@ -586,15 +589,16 @@ def _map_hairs(
     if reg is not None and len(xy):
         xy, tip = reg.to_baseline(xy), reg.to_baseline(tip)
     inside = area.contains(xy)
+    s = 1.0 if reg is None or reg.scale is None else reg.scale
+    length_px = np.array([h.length_px for h in hairs], np.float64) / s
     width_um = None
     if baseline_px_per_mm is not None and params.compare.scale_from_registration:
-        s = 1.0 if reg is None or reg.scale is None else reg.scale
         width_um = np.array([h.width_px for h in hairs], np.float64) / (
             baseline_px_per_mm * s) * UM_PER_MM
     elif all(h.width_um is not None for h in hairs) and analysis.calibration.is_known:
         width_um = np.array([h.width_um for h in hairs], np.float64)
     terminal = None if width_um is None else width_um >= params.trace.vellus_cutoff_um
-    return MappedHairs(index, xy, width_um, terminal, inside, tip - xy)
+    return MappedHairs(index, xy, width_um, terminal, length_px, inside, tip - xy)
 
 
 def _cross_check(
@@ -654,6 +658,7 @@ def _on_baseline_terms(follow: MappedHairs, base: MappedHairs, matching: HairMat
         xy_baseline=np.vstack([follow.xy_baseline[keep], base.xy_baseline[add]]),
         width_um=cat(follow.width_um, base.width_um),
         terminal=cat(follow.terminal, base.terminal),
+        length_px=np.concatenate([follow.length_px[keep], base.length_px[add]]),
         inside=np.concatenate([follow.inside[keep], base.inside[add]]),
         direction_baseline=np.vstack([follow.direction_baseline[keep],
                                       base.direction_baseline[add]]),
@@ -679,6 +684,8 @@ class _Sums:
     count: np.ndarray
     terminal: np.ndarray | None
     width_um: np.ndarray | None
+    width_length_um_px: np.ndarray | None  # summed width x traced length (baseline px)
+    length_px: np.ndarray  # summed traced length (baseline px)
     cover: np.ndarray  # summed hair-mask pixels (visit frame)
     pixels: np.ndarray  # label pixels (visit frame)
     est_count: np.ndarray
@@ -741,11 +748,14 @@ class _Layers:
             at, wu = hair_lab[use], w[use]
             count = np.bincount(at, minlength=n)
             est_count = np.bincount(at, weights=wu, minlength=n)
-            terminal = width = est_terminal = est_width = None
+            lengths = hairs.length_px[use]
+            length = np.bincount(at, weights=lengths, minlength=n)
+            terminal = width = width_length = est_terminal = est_width = None
             if hairs.terminal is not None and hairs.width_um is not None:
                 term, widths = hairs.terminal[use].astype(float), hairs.width_um[use]
                 terminal = np.bincount(at, weights=term, minlength=n)
                 width = np.bincount(at, weights=widths, minlength=n)
+                width_length = np.bincount(at, weights=widths * lengths, minlength=n)
                 est_terminal = np.bincount(at, weights=term * wu, minlength=n)
                 est_width = np.bincount(at, weights=widths * wu, minlength=n)
             if reg is None:
@@ -760,7 +770,7 @@ class _Layers:
             pixels = np.bincount(visit_lab[inside], minlength=n)
             cover = np.bincount(visit_lab[inside], weights=hair_mask[inside].astype(np.float64),
                                 minlength=n)
-            out.append(_Sums(count, terminal, width, cover, pixels,
+            out.append(_Sums(count, terminal, width, width_length, length, cover, pixels,
                              est_count, est_terminal, est_width))
         return tuple(out)
 
@@ -775,6 +785,11 @@ def _area_metrics(s: _Sums, k: int, area_px: float, mm2_per_px: float | None) ->
     area_cm2 = None if mm2_per_px is None else area_px * mm2_per_px / MM2_PER_CM2
     terminal = None if s.terminal is None else int(round(float(s.terminal[k])))
     width = None if s.width_um is None else float(s.width_um[k])
+    mean_width = None
+    if width is not None and count:
+        # Length-weighted, as for one photo (scalpmetrics.measure.mean_shaft_width).
+        length = float(s.length_px[k])
+        mean_width = float(s.width_length_um_px[k]) / length if length > 0 else width / count
     return AreaMetrics(
         area_px=int(area_px),
         area_cm2=area_cm2,
@@ -782,7 +797,7 @@ def _area_metrics(s: _Sums, k: int, area_px: float, mm2_per_px: float | None) ->
         density_per_cm2=count / area_cm2 if area_cm2 else None,
         terminal_count=terminal,
         vellus_count=None if terminal is None else count - terminal,
-        mean_shaft_width_um=width / count if width is not None and count else None,
+        mean_shaft_width_um=mean_width,
         cumulative_thickness_mm_per_cm2=(
             width / UM_PER_MM / area_cm2 if width is not None and area_cm2 else None
         ),

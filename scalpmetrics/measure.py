@@ -3,7 +3,10 @@
 A hair belongs to the region that contains its counting point
 (``Hair.emergence_xy_px``); only hairs with ``counted=True`` count. Coverage
 is the mean of the hair-coverage map over the region's pixels (the share of
-the region that hair covers, area-weighted when the map is fractional).
+the region that hair covers, area-weighted when the map is fractional). The
+mean shaft width is weighted by each hair's traced length
+(:func:`mean_shaft_width`); the cumulative thickness sums every counted
+hair's width once.
 Everything that needs a physical scale is ``None`` when the photo is
 uncalibrated.
 """
@@ -38,6 +41,37 @@ def hairs_in_region(hairs: Sequence[Hair], region: Region) -> list[Hair]:
     (:func:`point_in_mask`)."""
     return [hair for hair in hairs
             if hair.counted and point_in_mask(hair.emergence_xy_px, region.mask)]
+
+
+def mean_shaft_width(widths_um: np.ndarray, lengths: np.ndarray) -> float | None:
+    """The mean width along the traced shafts: widths weighted by length.
+
+    A short traced piece (a stretch between two crossings, or the merged base
+    of a follicular unit) has a width profile over a few samples that may span
+    several hairs; weighted by its length it counts for what it covers. With
+    clipped hair, every hair showing about the same length, this is the
+    per-hair mean.
+
+    Parameters
+    ----------
+    widths_um : ndarray, shape (N,)
+        Each hair's mean width, um.
+    lengths : ndarray, shape (N,)
+        Each hair's traced length (any unit: only the ratios count).
+
+    Returns
+    -------
+    float or None
+        ``None`` when there is no hair; the plain mean when no hair has length.
+    """
+    widths_um = np.asarray(widths_um, dtype=np.float64)
+    if widths_um.size == 0:
+        return None
+    lengths = np.asarray(lengths, dtype=np.float64)
+    total = float(lengths.sum())
+    if total <= 0.0:
+        return float(widths_um.mean())
+    return float((widths_um * lengths).sum() / total)
 
 
 def _mean_over(values: np.ndarray, mask: np.ndarray, area_px: int) -> float:
@@ -83,11 +117,12 @@ def measure_region(
     mm2_per_px = calibration.mm2_per_px
     if mm2_per_px is not None:
         area_cm2 = area_px * mm2_per_px / MM2_PER_CM2
-        widths_um = np.array([h.width_um for h in inside if h.width_um is not None], dtype=float)
+        measured = [h for h in inside if h.width_um is not None]
+        widths_um = np.array([h.width_um for h in measured], dtype=float)
         terminal = sum(1 for h in inside if h.is_terminal)
         vellus = count - terminal
         vellus_frac = vellus / count if count else None
-        mean_w = float(widths_um.mean()) if widths_um.size else None
+        mean_w = mean_shaft_width(widths_um, np.array([h.length_px for h in measured], dtype=float))
         if area_cm2 > 0:
             density = count / area_cm2
             cum = float(widths_um.sum() / UM_PER_MM / area_cm2)

@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
-from scalpmetrics.measure import measure_region, measure_regions
+from scalpmetrics.measure import mean_shaft_width, measure_region, measure_regions
 from scalpmetrics.regions import build_regions
 from scalpmetrics.types import Calibration, Hair
 
 
-def _hair(i, x, y, width_um, counted=True, unit=-1):
-    return Hair(i, (x, y), (x + 5, y), 50.0, width_um / 10 if width_um else 3.0, width_um,
+def _hair(i, x, y, width_um, counted=True, unit=-1, length_px=50.0):
+    return Hair(i, (x, y), (x + 5, y), length_px, width_um / 10 if width_um else 3.0, width_um,
                 None if width_um is None else width_um >= 40, counted, unit)
 
 
@@ -36,6 +36,24 @@ def test_whole_region_figures_with_calibration():
     assert m.coverage_fraction == pytest.approx(0.125)
     assert m.follicular_unit_count == 2
     assert m.mean_hairs_per_unit == pytest.approx(1.5)
+
+
+def test_mean_width_is_weighted_by_traced_length_and_thickness_is_not():
+    # A long shaft and a short wide piece (a merged unit base): the piece
+    # weighs by its length in the mean width; the cumulative thickness still
+    # sums each counted hair's width once.
+    shape = (100, 200)
+    hairs = (_hair(0, 20.0, 20.0, 60.0, length_px=90.0), _hair(1, 60.0, 20.0, 150.0, length_px=10.0))
+    region = build_regions(shape)[0]
+    m = measure_region(region, hairs, np.zeros(shape), calibration=Calibration(100.0))
+    assert m.mean_shaft_width_um == pytest.approx((60.0 * 90 + 150.0 * 10) / 100)
+    assert m.cumulative_thickness_mm_per_cm2 == pytest.approx(0.210 / 0.02)
+
+
+def test_mean_shaft_width_edge_cases():
+    assert mean_shaft_width(np.zeros(0), np.zeros(0)) is None
+    assert mean_shaft_width(np.array([30.0, 90.0]), np.zeros(2)) == pytest.approx(60.0)
+    assert mean_shaft_width(np.array([30.0, 90.0]), np.array([1.0, 3.0])) == pytest.approx(75.0)
 
 
 def test_uncalibrated_figures_are_none_but_counts_and_coverage_remain():
