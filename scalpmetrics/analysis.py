@@ -135,7 +135,7 @@ def analyze(
         pixels, detection, calibration.px_per_mm, params)
     measured = guarded_area(pixels.shape, calibration.px_per_mm, params.trace) & ~excluded
     regions = [Region(r.name, r.mask & measured) for r in regions]
-    metrics = measure_regions(regions, hairs, mask, calibration=calibration)
+    metrics = measure_regions(regions, hairs, mask, calibration=calibration, params=params.trace)
     flags = tuple(
         calibration_flags(calibration)
         + marker_flags(search)

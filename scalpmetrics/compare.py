@@ -35,6 +35,7 @@ import numpy as np
 from scalpmetrics import __version__
 from scalpmetrics.errors import ComparisonError, RegistrationError
 from scalpmetrics.match import HairMatching, cross_check, match_hairs, shaft_evidence
+from scalpmetrics.measure import width_weights
 from scalpmetrics.params import CompareParams, Params
 from scalpmetrics.quality import FLAGS
 from scalpmetrics.recall import DetectionRecall, detection_recall
@@ -239,8 +240,9 @@ class MappedHairs:
     width_um : ndarray, shape (N,), or None
         Shaft widths on the baseline's scale (``None`` when uncalibrated).
     terminal : ndarray of bool, shape (N,), or None
-    length_px : ndarray, shape (N,)
-        Traced shaft lengths in baseline pixels.
+    width_weight_px : ndarray, shape (N,)
+        Weights in the mean shaft width (:func:`scalpmetrics.measure.width_weights`),
+        in baseline pixels.
     inside : ndarray of bool, shape (N,)
         Whether the counting point lies in the common area.
     direction_baseline : ndarray, shape (N, 2)
@@ -251,7 +253,7 @@ class MappedHairs:
     xy_baseline: np.ndarray
     width_um: np.ndarray | None
     terminal: np.ndarray | None
-    length_px: np.ndarray
+    width_weight_px: np.ndarray
     inside: np.ndarray
     direction_baseline: np.ndarray
 
@@ -590,7 +592,7 @@ def _map_hairs(
         xy, tip = reg.to_baseline(xy), reg.to_baseline(tip)
     inside = area.contains(xy)
     s = 1.0 if reg is None or reg.scale is None else reg.scale
-    length_px = np.array([h.length_px for h in hairs], np.float64) / s
+    width_weight_px = width_weights(hairs, params.trace) / s
     width_um = None
     if baseline_px_per_mm is not None and params.compare.scale_from_registration:
         width_um = np.array([h.width_px for h in hairs], np.float64) / (
@@ -598,7 +600,7 @@ def _map_hairs(
     elif all(h.width_um is not None for h in hairs) and analysis.calibration.is_known:
         width_um = np.array([h.width_um for h in hairs], np.float64)
     terminal = None if width_um is None else width_um >= params.trace.vellus_cutoff_um
-    return MappedHairs(index, xy, width_um, terminal, length_px, inside, tip - xy)
+    return MappedHairs(index, xy, width_um, terminal, width_weight_px, inside, tip - xy)
 
 
 def _cross_check(
@@ -658,7 +660,7 @@ def _on_baseline_terms(follow: MappedHairs, base: MappedHairs, matching: HairMat
         xy_baseline=np.vstack([follow.xy_baseline[keep], base.xy_baseline[add]]),
         width_um=cat(follow.width_um, base.width_um),
         terminal=cat(follow.terminal, base.terminal),
-        length_px=np.concatenate([follow.length_px[keep], base.length_px[add]]),
+        width_weight_px=np.concatenate([follow.width_weight_px[keep], base.width_weight_px[add]]),
         inside=np.concatenate([follow.inside[keep], base.inside[add]]),
         direction_baseline=np.vstack([follow.direction_baseline[keep],
                                       base.direction_baseline[add]]),
@@ -684,8 +686,8 @@ class _Sums:
     count: np.ndarray
     terminal: np.ndarray | None
     width_um: np.ndarray | None
-    width_length_um_px: np.ndarray | None  # summed width x traced length (baseline px)
-    length_px: np.ndarray  # summed traced length (baseline px)
+    weighted_width_um_px: np.ndarray | None  # summed width x its weight (baseline px)
+    width_weight_px: np.ndarray  # summed weights of the mean width (baseline px)
     cover: np.ndarray  # summed hair-mask pixels (visit frame)
     pixels: np.ndarray  # label pixels (visit frame)
     est_count: np.ndarray
@@ -748,14 +750,14 @@ class _Layers:
             at, wu = hair_lab[use], w[use]
             count = np.bincount(at, minlength=n)
             est_count = np.bincount(at, weights=wu, minlength=n)
-            lengths = hairs.length_px[use]
-            length = np.bincount(at, weights=lengths, minlength=n)
-            terminal = width = width_length = est_terminal = est_width = None
+            weights = hairs.width_weight_px[use]
+            weight = np.bincount(at, weights=weights, minlength=n)
+            terminal = width = weighted_width = est_terminal = est_width = None
             if hairs.terminal is not None and hairs.width_um is not None:
                 term, widths = hairs.terminal[use].astype(float), hairs.width_um[use]
                 terminal = np.bincount(at, weights=term, minlength=n)
                 width = np.bincount(at, weights=widths, minlength=n)
-                width_length = np.bincount(at, weights=widths * lengths, minlength=n)
+                weighted_width = np.bincount(at, weights=widths * weights, minlength=n)
                 est_terminal = np.bincount(at, weights=term * wu, minlength=n)
                 est_width = np.bincount(at, weights=widths * wu, minlength=n)
             if reg is None:
@@ -770,7 +772,7 @@ class _Layers:
             pixels = np.bincount(visit_lab[inside], minlength=n)
             cover = np.bincount(visit_lab[inside], weights=hair_mask[inside].astype(np.float64),
                                 minlength=n)
-            out.append(_Sums(count, terminal, width, width_length, length, cover, pixels,
+            out.append(_Sums(count, terminal, width, weighted_width, weight, cover, pixels,
                              est_count, est_terminal, est_width))
         return tuple(out)
 
@@ -787,9 +789,9 @@ def _area_metrics(s: _Sums, k: int, area_px: float, mm2_per_px: float | None) ->
     width = None if s.width_um is None else float(s.width_um[k])
     mean_width = None
     if width is not None and count:
-        # Length-weighted, as for one photo (scalpmetrics.measure.mean_shaft_width).
-        length = float(s.length_px[k])
-        mean_width = float(s.width_length_um_px[k]) / length if length > 0 else width / count
+        # Weighted as for one photo (scalpmetrics.measure.width_weights).
+        weight = float(s.width_weight_px[k])
+        mean_width = float(s.weighted_width_um_px[k]) / weight if weight > 0 else width / count
     return AreaMetrics(
         area_px=int(area_px),
         area_cm2=area_cm2,

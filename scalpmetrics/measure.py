@@ -4,9 +4,10 @@ A hair belongs to the region that contains its counting point
 (``Hair.emergence_xy_px``); only hairs with ``counted=True`` count. Coverage
 is the mean of the hair-coverage map over the region's pixels (the share of
 the region that hair covers, area-weighted when the map is fractional). The
-mean shaft width is weighted by each hair's traced length
-(:func:`mean_shaft_width`); the cumulative thickness sums every counted
-hair's width once.
+mean shaft width is weighted by each hair's traced length, leaving out
+pieces too short to have a width profile away from their ends
+(:func:`width_weights`); the cumulative thickness sums every counted hair's
+width once.
 Everything that needs a physical scale is ``None`` when the photo is
 uncalibrated.
 """
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from scalpmetrics.params import TraceParams
 from scalpmetrics.types import Calibration, Hair, Region, RegionMetrics
 
 MM2_PER_CM2 = 100.0
@@ -43,35 +45,58 @@ def hairs_in_region(hairs: Sequence[Hair], region: Region) -> list[Hair]:
             if hair.counted and point_in_mask(hair.emergence_xy_px, region.mask)]
 
 
-def mean_shaft_width(widths_um: np.ndarray, lengths: np.ndarray) -> float | None:
-    """The mean width along the traced shafts: widths weighted by length.
+def width_weights(hairs: Sequence[Hair], params: TraceParams = TraceParams()) -> np.ndarray:
+    """Each hair's weight in the mean shaft width: its traced length, or 0 for a
+    piece with no width profile away from its ends.
 
     A short traced piece (a stretch between two crossings, or the merged base
     of a follicular unit) has a width profile over a few samples that may span
-    several hairs; weighted by its length it counts for what it covers. With
-    clipped hair, every hair showing about the same length, this is the
-    per-hair mean.
+    several hairs. Weighted by its length it counts for what it covers; a
+    piece shorter than twice ``end_exclusion_widths`` of its own widths has no
+    profile away from its ends at all (its width is read across its end, a
+    blob) and weighs nothing. With clipped hair, every hair showing about the
+    same length, the weighted mean estimates the per-hair mean.
+
+    Parameters
+    ----------
+    hairs : sequence of Hair
+    params : TraceParams
+        Its ``end_exclusion_widths`` is the profiles' rule (see
+        :mod:`scalpmetrics.trace`).
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        Weights in the hairs' own pixels.
+    """
+    length = np.array([h.length_px for h in hairs], dtype=np.float64)
+    width = np.array([h.width_px for h in hairs], dtype=np.float64)
+    return np.where(length >= 2.0 * params.end_exclusion_widths * width, length, 0.0)
+
+
+def mean_shaft_width(widths_um: np.ndarray, weights: np.ndarray) -> float | None:
+    """The weighted mean of shaft widths (weights from :func:`width_weights`).
 
     Parameters
     ----------
     widths_um : ndarray, shape (N,)
         Each hair's mean width, um.
-    lengths : ndarray, shape (N,)
-        Each hair's traced length (any unit: only the ratios count).
+    weights : ndarray, shape (N,)
+        Each hair's weight (any unit: only the ratios count).
 
     Returns
     -------
     float or None
-        ``None`` when there is no hair; the plain mean when no hair has length.
+        ``None`` when there is no hair; the plain mean when no hair has weight.
     """
     widths_um = np.asarray(widths_um, dtype=np.float64)
     if widths_um.size == 0:
         return None
-    lengths = np.asarray(lengths, dtype=np.float64)
-    total = float(lengths.sum())
+    weights = np.asarray(weights, dtype=np.float64)
+    total = float(weights.sum())
     if total <= 0.0:
         return float(widths_um.mean())
-    return float((widths_um * lengths).sum() / total)
+    return float((widths_um * weights).sum() / total)
 
 
 def _mean_over(values: np.ndarray, mask: np.ndarray, area_px: int) -> float:
@@ -88,6 +113,7 @@ def measure_region(
     coverage_map: np.ndarray,
     *,
     calibration: Calibration,
+    params: TraceParams = TraceParams(),
 ) -> RegionMetrics:
     """Measure one region.
 
@@ -101,6 +127,8 @@ def measure_region(
         Hair coverage per pixel: bool mask or float fraction in [0, 1].
     calibration : Calibration
         The photo's scale.
+    params : TraceParams
+        The tracing parameters (for :func:`width_weights`).
 
     Returns
     -------
@@ -122,7 +150,7 @@ def measure_region(
         terminal = sum(1 for h in inside if h.is_terminal)
         vellus = count - terminal
         vellus_frac = vellus / count if count else None
-        mean_w = mean_shaft_width(widths_um, np.array([h.length_px for h in measured], dtype=float))
+        mean_w = mean_shaft_width(widths_um, width_weights(measured, params))
         if area_cm2 > 0:
             density = count / area_cm2
             cum = float(widths_um.sum() / UM_PER_MM / area_cm2)
@@ -149,8 +177,10 @@ def measure_regions(
     coverage_map: np.ndarray,
     *,
     calibration: Calibration,
+    params: TraceParams = TraceParams(),
 ) -> tuple[RegionMetrics, ...]:
     """:func:`measure_region` for each region, in order."""
     return tuple(
-        measure_region(r, hairs, coverage_map, calibration=calibration) for r in regions
+        measure_region(r, hairs, coverage_map, calibration=calibration, params=params)
+        for r in regions
     )

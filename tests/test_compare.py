@@ -16,7 +16,7 @@ from course_truth import truth_analysis
 
 from scalpmetrics.compare import CHANGE_METRICS, compare_analyses, compare_visits, parse_date
 from scalpmetrics.errors import ComparisonError, RegistrationError
-from scalpmetrics.measure import mean_shaft_width, point_in_mask
+from scalpmetrics.measure import mean_shaft_width, point_in_mask, width_weights
 from scalpmetrics.params import CompareParams, Params
 from scalpmetrics.report import to_json
 from scalpmetrics.synthetic import PhantomSpec, make_course, repeat_capture
@@ -193,9 +193,9 @@ def test_regions_partition_the_common_area(strong_result):
     assert np.array_equal(np.logical_or.reduce(masks), strong_result.common_mask)
 
 
-def test_common_area_mean_width_is_weighted_by_traced_length(strong):
-    # As for one photo: the baseline's hairs whose counting point lies in the
-    # common area, their widths weighted by their traced lengths.
+def test_common_area_mean_width_is_weighted_as_for_one_photo(strong):
+    # The baseline's hairs whose counting point lies in the common area, their
+    # widths weighted by measure.width_weights.
     photos, analyses = _truth_inputs(strong)
     result = compare_analyses(photos, analyses, params=EXACT)
     base = analyses[0]
@@ -203,8 +203,7 @@ def test_common_area_mean_width_is_weighted_by_traced_length(strong):
               and point_in_mask(h.emergence_xy_px, result.common_mask)]
     change = result.changes[0]
     assert len(inside) == change.baseline.hair_count
-    expected = mean_shaft_width(np.array([h.width_um for h in inside]),
-                                np.array([h.length_px for h in inside]))
+    expected = mean_shaft_width(np.array([h.width_um for h in inside]), width_weights(inside))
     assert change.baseline.mean_shaft_width_um == pytest.approx(expected, rel=1e-9)
     assert expected != pytest.approx(np.mean([h.width_um for h in inside]), rel=1e-3)
 

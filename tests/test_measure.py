@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from scalpmetrics.measure import mean_shaft_width, measure_region, measure_regions
+from scalpmetrics.measure import mean_shaft_width, measure_region, measure_regions, width_weights
+from scalpmetrics.params import TraceParams
 from scalpmetrics.regions import build_regions
 from scalpmetrics.types import Calibration, Hair
 
@@ -39,15 +40,24 @@ def test_whole_region_figures_with_calibration():
 
 
 def test_mean_width_is_weighted_by_traced_length_and_thickness_is_not():
-    # A long shaft and a short wide piece (a merged unit base): the piece
-    # weighs by its length in the mean width; the cumulative thickness still
-    # sums each counted hair's width once.
+    # A long shaft, a shorter one and a blob shorter than twice its width (a
+    # merged unit base, 150 um = 15 px wide, 20 px long): the shafts weigh by
+    # their lengths, the blob not at all; the cumulative thickness still sums
+    # each counted hair's width once.
     shape = (100, 200)
-    hairs = (_hair(0, 20.0, 20.0, 60.0, length_px=90.0), _hair(1, 60.0, 20.0, 150.0, length_px=10.0))
+    hairs = (_hair(0, 20.0, 20.0, 60.0, length_px=90.0), _hair(1, 40.0, 20.0, 30.0, length_px=30.0),
+             _hair(2, 60.0, 20.0, 150.0, length_px=20.0))
     region = build_regions(shape)[0]
     m = measure_region(region, hairs, np.zeros(shape), calibration=Calibration(100.0))
-    assert m.mean_shaft_width_um == pytest.approx((60.0 * 90 + 150.0 * 10) / 100)
-    assert m.cumulative_thickness_mm_per_cm2 == pytest.approx(0.210 / 0.02)
+    assert m.mean_shaft_width_um == pytest.approx((60.0 * 90 + 30.0 * 30) / 120)
+    assert m.cumulative_thickness_mm_per_cm2 == pytest.approx(0.240 / 0.02)
+
+
+def test_width_weights_follow_the_profiles_end_rule():
+    hairs = (_hair(0, 0.0, 0.0, 50.0, length_px=10.0), _hair(1, 0.0, 0.0, 50.0, length_px=9.9))
+    assert width_weights(hairs).tolist() == [10.0, 0.0]  # 5 px wide: 2 x 1 width kept off the ends
+    loose = TraceParams(end_exclusion_widths=0.5)
+    assert width_weights(hairs, loose).tolist() == [10.0, 9.9]
 
 
 def test_mean_shaft_width_edge_cases():
