@@ -197,6 +197,11 @@ class SegmentParams:
     core_percentile: float = _p(
         75.0, 50.0, 100.0, "a piece's core contrast is this percentile of its pixels' contrast, percent"
     )
+    fill_hole_max_um2: float = _p(
+        1600.0, 0.0, 1e6,
+        "enclosed holes in the hair mask up to this area are hair (a shaft's light core); "
+        "the traced cores keep them, um^2",
+    )
     edge_fraction: float = _p(
         0.5, 0.05, 0.95, "a pixel is hair when at least this share of it is covered, fraction"
     )

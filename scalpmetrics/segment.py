@@ -45,6 +45,12 @@ pass the same length and blob filters, and the mask is the pixels at least
 half covered connected to them. The cores are traced (``trace_mask``) after
 a small median filter, so that single noisy pixels do not change their shape.
 
+Holes in the learned mask enclosed by hair and of at most
+``fill_hole_max_um2`` then become hair (fraction 1): a shaft whose colour
+is close to the skin's shows a light core between darker edges, and a hair
+is opaque (the contrast detector closes such bands in step 4). The traced
+cores keep their holes (the tracing rules were set on them).
+
 Without a pixel scale the widths needed above are taken from the image: a
 first pass at the scale that makes the image ``uncalibrated_field_mm`` wide
 finds the shafts, their median width (taken as ``typical_shaft_width_um``)
@@ -513,6 +519,19 @@ def _learned_cores(fraction: np.ndarray, params: SegmentParams) -> np.ndarray:
     return core.astype(bool)
 
 
+def _small_holes(mask: np.ndarray, um: float, params: SegmentParams) -> np.ndarray:
+    """The holes of ``mask`` of at most ``fill_hole_max_um2`` (``um`` px per um):
+    4-connected non-mask pieces that do not touch the image border."""
+    if params.fill_hole_max_um2 <= 0:
+        return np.zeros(mask.shape, dtype=bool)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=4)
+    h, w = mask.shape
+    x, y, bw, bh, area = stats.T
+    small = (area <= params.fill_hole_max_um2 * um * um) & (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
+    small[0] = False
+    return small[labels] & ~mask
+
+
 def _detect(z: np.ndarray, um: float, params: SegmentParams, index: np.ndarray,
             excluded: np.ndarray, seed_sigma: float | None = None,
             luminance: np.ndarray | None = None, lighter: bool | None = None,
@@ -757,6 +776,9 @@ def segment_hair_fraction(image: np.ndarray, *, px_per_mm: float | None,
     trace_mask = mask
     if params.method == "learned":
         trace_mask = mask & _learned_cores(fraction, params)
+        holes = _small_holes(mask, scale / 1000.0, params)
+        mask = mask | holes
+        fraction = np.where(holes, np.float32(1.0), fraction)
     return HairSegmentation(mask=mask, fraction=fraction, scale_px_per_mm=float(scale),
                             trace_mask=trace_mask)
 

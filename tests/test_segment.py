@@ -83,6 +83,26 @@ def test_fraction_is_one_inside_and_bounded():
     assert seg.scale_px_per_mm == ph.truth.px_per_mm
 
 
+def test_small_enclosed_holes_become_hair_but_not_in_the_traced_cores():
+    ph, img = _phantom(seed=30, skin_type=5, hair_colour="brown")
+    open_holes = SegmentParams(fill_hole_max_um2=0.0)
+    seg0 = segment_hair_fraction(img, px_per_mm=PPM, params=open_holes)
+    seg = segment_hair_fraction(img, px_per_mm=PPM)
+    filled = seg.mask & ~seg0.mask
+    assert filled.any() and not (seg0.mask & ~seg.mask).any()
+    assert np.all(seg.fraction[filled] == 1.0)
+    np.testing.assert_array_equal(seg.trace_mask, seg0.trace_mask)
+    # Every filled piece was a hole: enclosed, and no larger than the limit.
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(filled.astype(np.uint8), connectivity=4)
+    limit_px = SegmentParams().fill_hole_max_um2 * (PPM / 1000.0) ** 2
+    assert stats[1:, cv2.CC_STAT_AREA].max() <= limit_px
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    ring = cv2.dilate(filled.astype(np.uint8), cross).astype(bool) & ~filled
+    assert seg0.mask[ring].all()
+
+
 def test_wrappers_agree_and_input_untouched():
     ph, img = _phantom(seed=6)
     before = img.copy()
