@@ -35,7 +35,7 @@ import numpy as np
 from scalpmetrics import __version__
 from scalpmetrics.errors import ComparisonError, RegistrationError
 from scalpmetrics.match import HairMatching, cross_check, match_hairs, shaft_evidence
-from scalpmetrics.measure import width_weights
+from scalpmetrics.measure import mean_width_from_sums, width_weights
 from scalpmetrics.params import CompareParams, Params
 from scalpmetrics.quality import FLAGS
 from scalpmetrics.recall import DetectionRecall, detection_recall
@@ -750,14 +750,14 @@ class _Layers:
             at, wu = hair_lab[use], w[use]
             count = np.bincount(at, minlength=n)
             est_count = np.bincount(at, weights=wu, minlength=n)
-            weights = hairs.width_weight_px[use]
-            weight = np.bincount(at, weights=weights, minlength=n)
+            ww = hairs.width_weight_px[use]
+            width_weight = np.bincount(at, weights=ww, minlength=n)
             terminal = width = weighted_width = est_terminal = est_width = None
             if hairs.terminal is not None and hairs.width_um is not None:
                 term, widths = hairs.terminal[use].astype(float), hairs.width_um[use]
                 terminal = np.bincount(at, weights=term, minlength=n)
                 width = np.bincount(at, weights=widths, minlength=n)
-                weighted_width = np.bincount(at, weights=widths * weights, minlength=n)
+                weighted_width = np.bincount(at, weights=widths * ww, minlength=n)
                 est_terminal = np.bincount(at, weights=term * wu, minlength=n)
                 est_width = np.bincount(at, weights=widths * wu, minlength=n)
             if reg is None:
@@ -772,7 +772,7 @@ class _Layers:
             pixels = np.bincount(visit_lab[inside], minlength=n)
             cover = np.bincount(visit_lab[inside], weights=hair_mask[inside].astype(np.float64),
                                 minlength=n)
-            out.append(_Sums(count, terminal, width, weighted_width, weight, cover, pixels,
+            out.append(_Sums(count, terminal, width, weighted_width, width_weight, cover, pixels,
                              est_count, est_terminal, est_width))
         return tuple(out)
 
@@ -787,11 +787,8 @@ def _area_metrics(s: _Sums, k: int, area_px: float, mm2_per_px: float | None) ->
     area_cm2 = None if mm2_per_px is None else area_px * mm2_per_px / MM2_PER_CM2
     terminal = None if s.terminal is None else int(round(float(s.terminal[k])))
     width = None if s.width_um is None else float(s.width_um[k])
-    mean_width = None
-    if width is not None and count:
-        # Weighted as for one photo (scalpmetrics.measure.width_weights).
-        weight = float(s.width_weight_px[k])
-        mean_width = float(s.weighted_width_um_px[k]) / weight if weight > 0 else width / count
+    mean_width = None if width is None else mean_width_from_sums(
+        float(s.weighted_width_um_px[k]), float(s.width_weight_px[k]), width, count)
     return AreaMetrics(
         area_px=int(area_px),
         area_cm2=area_cm2,

@@ -90,13 +90,19 @@ def mean_shaft_width(widths_um: np.ndarray, weights: np.ndarray) -> float | None
         ``None`` when there is no hair; the plain mean when no hair has weight.
     """
     widths_um = np.asarray(widths_um, dtype=np.float64)
-    if widths_um.size == 0:
-        return None
     weights = np.asarray(weights, dtype=np.float64)
-    total = float(weights.sum())
-    if total <= 0.0:
-        return float(widths_um.mean())
-    return float((widths_um * weights).sum() / total)
+    return mean_width_from_sums(float((widths_um * weights).sum()), float(weights.sum()),
+                                float(widths_um.sum()), widths_um.size)
+
+
+def mean_width_from_sums(weighted_um: float, weight: float, width_um: float,
+                         count: int) -> float | None:
+    """:func:`mean_shaft_width` from sums over the hairs: ``weighted_um / weight``
+    (summed width times weight, summed weight), or ``width_um / count`` (the
+    plain mean) when no hair has weight; ``None`` when there is no hair."""
+    if count == 0:
+        return None
+    return weighted_um / weight if weight > 0.0 else width_um / count
 
 
 def _mean_over(values: np.ndarray, mask: np.ndarray, area_px: int) -> float:

@@ -1,7 +1,8 @@
 """Each visit's detector recall, estimated from the hairs two visits share.
 
-Two photos of one scalp are two looks at the hairs both visits hold. After matching (:mod:`scalpmetrics.match`), every such hair that one
-photo's detector found is either found again in the other photo (a pair) or
+Two photos of one scalp are two looks at the hairs both visits hold. After
+matching (:mod:`scalpmetrics.match`), every such hair that one photo's
+detector found is either found again in the other photo (a pair) or
 missed there although the other photo shows its shaft (a detection miss of
 the cross-check). The share found again is that detector's **recall**, the
 capture-recapture estimate of the share of hairs it finds; it is estimated

@@ -524,11 +524,12 @@ def _small_holes(mask: np.ndarray, um: float, params: SegmentParams) -> np.ndarr
     4-connected non-mask pieces that do not touch the image border."""
     if params.fill_hole_max_um2 <= 0:
         return np.zeros(mask.shape, dtype=bool)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=4)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=4)
     h, w = mask.shape
     x, y, bw, bh, area = stats.T
-    small = (area <= params.fill_hole_max_um2 * um * um) & (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
-    small[0] = False
+    inside = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
+    small = (area <= params.fill_hole_max_um2 * um * um) & inside
+    small[0] = False  # label 0: the mask itself
     return small[labels] & ~mask
 
 

@@ -106,7 +106,8 @@ def test_shafts_are_traced_on_the_learned_cores():
                                        params=SegmentParams(learned_core_median_px=1))
     level = SegmentParams().learned_core_fraction
     # The cores are taken before small holes are filled.
-    unfilled = segment_hair_fraction(img, px_per_mm=PPM, params=SegmentParams(fill_hole_max_um2=0.0))
+    unfilled = segment_hair_fraction(img, px_per_mm=PPM,
+                                     params=SegmentParams(fill_hole_max_um2=0.0))
     assert np.array_equal(unfiltered.trace_mask, unfilled.mask & (unfilled.fraction >= level))
     contrast = segment_hair_fraction(img, px_per_mm=PPM, params=SegmentParams(method="contrast"))
     assert np.array_equal(contrast.trace_mask, contrast.mask)

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from scalpmetrics.measure import mean_shaft_width, measure_region, measure_regions, width_weights
+from scalpmetrics.measure import (
+    mean_shaft_width,
+    mean_width_from_sums,
+    measure_region,
+    measure_regions,
+    width_weights,
+)
 from scalpmetrics.params import TraceParams
 from scalpmetrics.regions import build_regions
 from scalpmetrics.types import Calibration, Hair
@@ -62,6 +68,8 @@ def test_width_weights_follow_the_profiles_end_rule():
 
 def test_mean_shaft_width_edge_cases():
     assert mean_shaft_width(np.zeros(0), np.zeros(0)) is None
+    assert mean_width_from_sums(0.0, 0.0, 0.0, 0) is None
+    assert mean_width_from_sums(75.0 * 4, 4.0, 120.0, 2) == pytest.approx(75.0)
     assert mean_shaft_width(np.array([30.0, 90.0]), np.zeros(2)) == pytest.approx(60.0)
     assert mean_shaft_width(np.array([30.0, 90.0]), np.array([1.0, 3.0])) == pytest.approx(75.0)
 
