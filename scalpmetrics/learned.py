@@ -53,6 +53,8 @@ _DXY = np.array([[1.0, 0.0, -1.0], [0.0, 0.0, 0.0], [-1.0, 0.0, 1.0]], np.float3
 _MIN_SIGMA_PX = 0.5
 #: Rows per band of the banded prediction.
 _BAND_ROWS = 256
+#: Pixels per block of the network's evaluation (see :func:`_forward_planes`).
+_FORWARD_BLOCK_PX = 32768
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,19 +182,25 @@ def _feature_planes(whitened: np.ndarray, px_per_um: float, model: HairModel) ->
 
 def _forward_planes(planes: np.ndarray, model: HairModel) -> np.ndarray:
     """The model on feature columns, shape (n_features, N): the standardisation
-    ``(x - mean) / scale`` is folded into the first layer (no copy of the features)."""
+    ``(x - mean) / scale`` is folded into the first layer (no copy of the features).
+
+    The columns are taken ``_FORWARD_BLOCK_PX`` at a time, so that the hidden
+    layers of a block stay in the processor's cache."""
     w0 = model.weights[0] / model.scale[:, None]
     b0 = model.biases[0] - (model.mean / model.scale) @ model.weights[0]
-    weights = [w0.astype(np.float32)] + [np.asarray(w, np.float32) for w in model.weights[1:]]
-    biases = [b0.astype(np.float32)] + [np.asarray(b, np.float32) for b in model.biases[1:]]
-    x = planes
+    weights = [np.asarray(w, np.float32) for w in (w0, *model.weights[1:])]
+    biases = [np.asarray(b, np.float32)[:, None] for b in (b0, *model.biases[1:])]
     last = len(weights) - 1
-    for k, (w, b) in enumerate(zip(weights, biases)):
-        x = w.T @ x
-        x += b[:, None]
-        if k < last:
-            np.maximum(x, 0.0, out=x)
-    z = np.clip(x[0], -30.0, 30.0)
+    z = np.empty(planes.shape[1], np.float32)
+    for start in range(0, planes.shape[1], _FORWARD_BLOCK_PX):
+        x = planes[:, start:start + _FORWARD_BLOCK_PX]
+        for k, (w, b) in enumerate(zip(weights, biases)):
+            x = w.T @ x
+            x += b
+            if k < last:
+                np.maximum(x, 0.0, out=x)
+        z[start:start + _FORWARD_BLOCK_PX] = x[0]
+    np.clip(z, -30.0, 30.0, out=z)
     return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
 

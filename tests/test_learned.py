@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scalpmetrics import learned
 from scalpmetrics.errors import ParameterError
 from scalpmetrics.learned import HairModel, load_model, pixel_features, predict_fraction
 from scalpmetrics.normalize import normalize_photo
@@ -39,16 +40,19 @@ def _reference_forward(features: np.ndarray, model) -> np.ndarray:  # type: igno
 
 
 def test_banded_prediction_equals_one_piece():
-    # Bands of rows with margins give the same values as the whole image at
-    # once, through the documented model (standardisation not folded).
+    # Bands of rows with margins, each evaluated in blocks of pixels (a band
+    # of 256 rows of 150 px is more than one block), give the same values as
+    # the whole image at once through the documented model (standardisation
+    # not folded).
     rng = np.random.default_rng(3)
     model = load_model()
-    white = rng.normal(0, 2, (700, 90, 4)).astype(np.float32)
+    white = rng.normal(0, 2, (700, 150, 4)).astype(np.float32)
+    assert 256 * 150 > learned._FORWARD_BLOCK_PX
     banded = predict_fraction(white, 0.1, model)
     feats = pixel_features(white, 0.1, model)
     whole = _reference_forward(feats.reshape(-1, feats.shape[-1]), model)
     # float32 against a float64 reference: a few 1e-6 apart.
-    np.testing.assert_allclose(banded, whole.reshape(700, 90), atol=5e-6)
+    np.testing.assert_allclose(banded, whole.reshape(700, 150), atol=5e-6)
     assert banded.min() >= 0.0 and banded.max() <= 1.0
 
 
