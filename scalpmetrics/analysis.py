@@ -53,8 +53,10 @@ from scalpmetrics.quality import (
 )
 from scalpmetrics.regions import build_regions, guarded_area
 from scalpmetrics.segment import (
+    HairSegmentation,
     clipped_pixels,
     enlarge_mask,
+    joined_cores,
     reduce_image,
     reduce_mask,
     segment_hair_fraction,
@@ -131,7 +133,7 @@ def analyze(
     if search is not None and detection is None and not calibration.is_known:
         raise CalibrationError(f"{search.summary}, and no other calibration is given")
     regions = build_regions(pixels.shape, grid=grid, labels=region_labels)
-    chart, excluded, (hairs, mask, figures) = _chart_and_hair(
+    chart, excluded, (hairs, mask, figures, tracing) = _chart_and_hair(
         pixels, detection, calibration.px_per_mm, params)
     measured = guarded_area(pixels.shape, calibration.px_per_mm, params.trace) & ~excluded
     regions = [Region(r.name, r.mask & measured) for r in regions]
@@ -144,6 +146,7 @@ def analyze(
     )
     record = provenance(photo, calibration, params)
     record["quality_figures"] = figures
+    record["tracing"] = tracing
     if search is not None:
         record["marker"] = search.to_dict()
     if chart is not None:
@@ -162,8 +165,8 @@ def analyze(
     )
 
 
-#: Traced hairs, hair mask and quality figures of a photo (see :func:`_measure_hair`).
-_Measured = tuple[tuple[Hair, ...], np.ndarray, dict[str, float | None]]
+#: Traced hairs, hair mask, quality figures and tracing of a photo (see :func:`_measure_hair`).
+_Measured = tuple[tuple[Hair, ...], np.ndarray, dict[str, float | None], str]
 
 
 def _chart_and_hair(
@@ -243,6 +246,8 @@ def _measure_hair(
     mask : ndarray of bool, shape (H, W)
     figures : dict
         See :func:`scalpmetrics.quality.measure_quality`.
+    tracing : {'standard', 'long_hair'}
+        See :func:`_trace`.
     """
     factor = 1 if px_per_mm is None else working_factor(px_per_mm, params.segment)
     small = reduce_image(work, factor)
@@ -265,13 +270,47 @@ def _measure_hair(
         small_mask = seg.mask & valid
         contrast = pool.submit(hair_scalp_contrast, image, small_mask, valid=valid,
                                min_hair_px=params.quality.min_contrast_hair_px)
-        hairs = trace_hairs(seg.trace_mask & valid, image, px_per_mm=scale, params=params.trace)
+        hairs, length_mm, tracing = _trace(seg, valid, image, scale, params)
         figures = {**photo_figures.result(), "contrast": contrast.result(),
-                   "shaft_length_mm": shaft_length_mm(hairs, px_per_mm=scale)}
+                   "shaft_length_mm": length_mm}
     if factor == 1:
-        return hairs, small_mask, figures
+        return hairs, small_mask, figures, tracing
     mask = enlarge_mask(seg.fraction, pixels.shape, params.segment) & ~excluded
-    return tuple(_enlarge_hair(h, sx, sy) for h in hairs), mask, figures
+    return tuple(_enlarge_hair(h, sx, sy) for h in hairs), mask, figures, tracing
+
+
+def _trace(seg: HairSegmentation, valid: np.ndarray, image: np.ndarray, px_per_mm: float | None,
+           params: Params) -> tuple[tuple[Hair, ...], float | None, str]:
+    """Trace the shafts on the cores, and long hair again on the joined cores.
+
+    A photo is traced as long hair (:func:`~scalpmetrics.segment.joined_cores`)
+    as ``trace.long_hair_tracing`` says: with ``'auto'`` when the shafts traced
+    on the cores are long (their ``shaft_length_mm`` above
+    ``quality.max_shaft_length_mm``, the ``long_hair`` flag). The widths are
+    read on the cores either way.
+
+    Returns
+    -------
+    hairs : tuple of Hair
+    shaft_length_mm : float or None
+        :func:`~scalpmetrics.quality.shaft_length_mm` of the shafts traced on the cores.
+    tracing : {'standard', 'long_hair'}
+        Which tracing ``hairs`` come from.
+    """
+    cores = seg.trace_mask & valid
+    hairs = trace_hairs(cores, image, px_per_mm=px_per_mm, params=params.trace)
+    length_mm = shaft_length_mm(hairs, px_per_mm=px_per_mm)
+    mode = params.trace.long_hair_tracing
+    long_hair = mode == "always" or (
+        mode == "auto" and length_mm is not None
+        and length_mm > params.quality.max_shaft_length_mm
+    )
+    joined = joined_cores(seg) & valid if long_hair else cores
+    if not (joined != cores).any():  # the contrast detector traces the mask itself
+        return hairs, length_mm, "standard"
+    hairs = trace_hairs(joined, image, px_per_mm=px_per_mm, params=params.trace,
+                        fraction=cores.astype(np.float32))
+    return hairs, length_mm, "long_hair"
 
 
 def _photo_quality(pixels: np.ndarray, small: np.ndarray, excluded: np.ndarray,

@@ -27,6 +27,7 @@ import math
 import os
 import platform
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -371,11 +372,26 @@ def compare_visits(
         Fewer than two photos, unusable dates, or no common area.
     ScalpmetricsError
         Any problem reading or analysing a photo.
+
+    Notes
+    -----
+    With ``trace.long_hair_tracing = 'auto'`` each photo is traced as long
+    hair or not by its own shafts; when the visits disagree, every visit is
+    traced as long hair (its analysis records ``'always'``).
     """
     from scalpmetrics.analysis import analyze
 
     loaded = load_visits(photos, dates, params=params)
-    analyses = tuple(analyze(p, px_per_mm=px_per_mm, params=params) for p in loaded)
+    analyses = [analyze(p, px_per_mm=px_per_mm, params=params) for p in loaded]
+    if {a.provenance["tracing"] for a in analyses} == {"standard", "long_hair"}:
+        # Long hair is traced differently (trace.long_hair_tracing), decided
+        # photo by photo: when the visits disagree, all are traced as long
+        # hair, so that no change comes from the tracing alone.
+        alike = dataclasses.replace(
+            params, trace=dataclasses.replace(params.trace, long_hair_tracing="always"))
+        analyses = [a if a.provenance["tracing"] == "long_hair"
+                    else analyze(p, px_per_mm=px_per_mm, params=alike)
+                    for p, a in zip(loaded, analyses)]
     return compare_analyses(loaded, analyses, dates=dates, grid=grid, params=params,
                             allow_unregistered=allow_unregistered)
 
@@ -396,7 +412,8 @@ def compare_analyses(
     photos : sequence of Photo
         Baseline first.
     analyses : sequence of Analysis
-        One per photo, in the same order (each must carry its ``hair_mask``).
+        One per photo, in the same order (each must carry its ``hair_mask``),
+        all traced the same way (see :func:`compare_visits`, Notes).
     dates, grid, params, allow_unregistered
         As in :func:`compare_visits`.
 

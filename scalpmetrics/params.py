@@ -124,6 +124,7 @@ class NormalizeParams:
 
 
 SEGMENT_METHODS = ("contrast", "learned")
+LONG_HAIR_TRACING = ("auto", "always", "never")
 
 
 @dataclass(frozen=True)
@@ -414,9 +415,18 @@ class TraceParams:
     min_shafts_for_reference: int = _p(
         5, 1, 10_000, "counted shafts needed before wide ones are split by the median width, count"
     )
+    long_hair_tracing: str = _p(
+        "auto", doc="long unclipped hair is traced again on its cores joined through the hair "
+        "mask's interior (widths still read on the cores): auto (photos whose traced shafts are "
+        "long, the long_hair flag of quality.max_shaft_length_mm), always or never: "
+        "docs/methods.md",
+    )
 
     def __post_init__(self) -> None:
         _validate(self, "trace")
+        if self.long_hair_tracing not in LONG_HAIR_TRACING:
+            raise ParameterError(f"trace.long_hair_tracing must be one of "
+                                 f"{', '.join(LONG_HAIR_TRACING)}, got {self.long_hair_tracing!r}")
 
 
 REGISTRATION_MODELS = ("similarity", "affine", "homography")

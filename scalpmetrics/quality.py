@@ -57,8 +57,10 @@ FLAGS: dict[str, str] = {
     "long_hair": (
         "The hair is long (not clipped): shafts overlap and hide where most hairs leave "
         "the scalp, so hair counts, density, widths and follicular units are estimates "
-        "(clip the hair for counting, as for a phototrichogram); the figure is the "
-        "length-weighted mean visible length of the traced shafts, mm; the threshold is "
+        "(clip the hair for counting, as for a phototrichogram); the shafts are traced on "
+        "their cores joined through the hair mask (unless trace.long_hair_tracing is never; "
+        "provenance.tracing says which); the figure is the length-weighted mean "
+        "visible length of the shafts traced on the cores, mm; the threshold is "
         "quality.max_shaft_length_mm."
     ),
     "marker_not_found": (

@@ -78,6 +78,7 @@ __all__ = [
     "clipped_pixels",
     "enlarge_mask",
     "hair_fraction",
+    "joined_cores",
     "reduce_image",
     "reduce_mask",
     "segment_hair",
@@ -517,6 +518,29 @@ def _learned_cores(fraction: np.ndarray, params: SegmentParams) -> np.ndarray:
     if params.learned_core_median_px > 1:
         core = cv2.medianBlur(core, params.learned_core_median_px)
     return core.astype(bool)
+
+
+def joined_cores(seg: HairSegmentation) -> np.ndarray:
+    """The traced cores joined through the interior of the hair mask.
+
+    The interior is the mask less its one-pixel rim (the pixels whose four
+    neighbours are all hair). On long unclipped hair, light or close to the
+    skin's colour, the cores break along the shafts and at every crossing,
+    and each piece would be counted as a hair; traced on this mask the shafts
+    stay whole (``trace.long_hair_tracing``, ``docs/methods.md``). Unit mates
+    that run merged in the mask are joined too, which is why clipped hair is
+    traced on the cores alone.
+
+    Parameters
+    ----------
+    seg : HairSegmentation
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+    """
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    return seg.trace_mask | cv2.erode(seg.mask.astype(np.uint8), cross).astype(bool)
 
 
 def _small_holes(mask: np.ndarray, um: float, params: SegmentParams) -> np.ndarray:

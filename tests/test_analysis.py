@@ -7,7 +7,7 @@ import pytest
 
 from scalpmetrics.analysis import analyze
 from scalpmetrics.io import photo_from_array
-from scalpmetrics.params import Params
+from scalpmetrics.params import Params, TraceParams
 from scalpmetrics.regions import guarded_area
 from scalpmetrics.synthetic import make_phantom
 from scalpmetrics.types import Calibration
@@ -121,3 +121,59 @@ def test_fine_scale_photo_is_analysed_on_a_working_copy(fine_phantom):
     figures = r.provenance["quality_figures"]
     assert figures["blur_limit_px"] == pytest.approx(15.0 * 0.27)
     assert 0.5 < figures["blur_px"] < figures["blur_limit_px"]
+
+
+def _tracing(params_kw: dict, **phantom_kw):  # type: ignore[no-untyped-def]
+    ph = make_phantom(width_px=480, height_px=400, px_per_mm=100.0, **phantom_kw)
+    return analyze(photo_from_array(ph.image), px_per_mm=100.0,
+                   params=Params(trace=TraceParams(**params_kw)))
+
+
+@pytest.mark.parametrize("mode, clipped, expected", [
+    ("auto", False, "long_hair"), ("auto", True, "standard"),
+    ("never", False, "standard"), ("always", True, "long_hair"),
+])
+def test_long_hair_tracing_follows_its_mode(mode, clipped, expected):
+    r = _tracing({"long_hair_tracing": mode}, seed=2, clipped=clipped, hair_colour="grey")
+    assert r.provenance["tracing"] == expected
+    assert r.to_dict()["provenance"]["tracing"] == expected
+    assert ("long_hair" in [f.name for f in r.flags]) == (not clipped)
+
+
+def test_long_hair_tracing_keeps_the_flag_figure():
+    kw = dict(seed=1, clipped=False, hair_colour="white", skin_type=4)
+    joined = _tracing({}, **kw)
+    cores = _tracing({"long_hair_tracing": "never"}, **kw)
+    figure = "shaft_length_mm"
+    assert joined.provenance["quality_figures"][figure] == cores.provenance["quality_figures"][figure]
+    # Light long hair breaks into many short pieces on its cores; joined, fewer.
+    assert len(joined.hairs) < len(cores.hairs)
+
+
+def test_long_hair_is_traced_whole_with_the_width_of_its_cores():
+    from scalpmetrics.analysis import _trace
+    from scalpmetrics.segment import HairSegmentation
+
+    # A shaft 7 px wide in the mask whose 3 px core broke in the middle.
+    mask = np.zeros((30, 80), dtype=bool)
+    mask[10:17, 5:75] = True
+    cores = np.zeros_like(mask)
+    cores[12:15, 5:35] = True
+    cores[12:15, 42:75] = True
+    seg = HairSegmentation(mask=mask, fraction=mask.astype(np.float32), scale_px_per_mm=100.0,
+                           trace_mask=cores)
+    image = np.full((30, 80, 3), 0.6, np.float32)
+    params = Params(trace=TraceParams(long_hair_tracing="always"))
+    hairs, _, tracing = _trace(seg, np.ones_like(mask), image, 100.0, params)
+    longest = max(hairs, key=lambda h: h.length_px)
+    assert tracing == "long_hair" and longest.length_px > 60
+    assert longest.width_px == pytest.approx(3.0, abs=0.5)  # the cores', not the joined 5 px
+    hairs, _, tracing = _trace(seg, np.ones_like(mask), image, 100.0, Params())
+    assert tracing == "standard" and max(h.length_px for h in hairs) < 35
+
+
+def test_bad_long_hair_tracing_mode_is_refused():
+    from scalpmetrics.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="long_hair_tracing"):
+        TraceParams(long_hair_tracing="sometimes")

@@ -17,7 +17,7 @@ from course_truth import truth_analysis
 from scalpmetrics.compare import CHANGE_METRICS, compare_analyses, compare_visits, parse_date
 from scalpmetrics.errors import ComparisonError, RegistrationError
 from scalpmetrics.measure import mean_shaft_width, point_in_mask, width_weights
-from scalpmetrics.params import CompareParams, Params
+from scalpmetrics.params import CompareParams, Params, QualityParams
 from scalpmetrics.report import to_json
 from scalpmetrics.synthetic import PhantomSpec, make_course, repeat_capture
 
@@ -45,6 +45,22 @@ def strong_result(strong):
     photos, analyses = _truth_inputs(strong)
     return compare_analyses(photos, analyses, params=EXACT, grid="grid:2x2",
                             dates=["2026-01-05", "2026-03-06", "2026-05-05"])
+
+
+def test_visits_traced_differently_are_all_traced_as_long_hair(strong):
+    from scalpmetrics.analysis import analyze
+    from scalpmetrics.io import photo_from_array
+
+    photos = [photo_from_array(v.image) for v in strong.visits[:2]]
+    lengths = [analyze(p, px_per_mm=100.0).provenance["quality_figures"]["shaft_length_mm"]
+               for p in photos]
+    assert lengths[0] != lengths[1]
+    # With the long-hair limit between the two photos' figures, one alone is long hair.
+    params = Params(quality=QualityParams(max_shaft_length_mm=sum(lengths) / 2))
+    result = compare_visits(photos, px_per_mm=100.0, params=params)
+    assert [a.provenance["tracing"] for a in result.visits] == ["long_hair", "long_hair"]
+    modes = [a.provenance["parameters"]["trace"]["long_hair_tracing"] for a in result.visits]
+    assert sorted(modes) == ["always", "auto"]
 
 
 def test_common_area_matches_the_truth(strong, strong_result):

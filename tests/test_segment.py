@@ -9,8 +9,10 @@ from scalpmetrics.errors import ImageArrayError
 from scalpmetrics.normalize import normalize_photo
 from scalpmetrics.params import SegmentParams
 from scalpmetrics.segment import (
+    HairSegmentation,
     clipped_pixels,
     hair_fraction,
+    joined_cores,
     segment_hair,
     segment_hair_fraction,
     skin_peak,
@@ -101,6 +103,29 @@ def test_small_enclosed_holes_become_hair_but_not_in_the_traced_cores():
     cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
     ring = cv2.dilate(filled.astype(np.uint8), cross).astype(bool) & ~filled
     assert seg0.mask[ring].all()
+
+
+def test_joined_cores_bridge_broken_cores_inside_the_mask_only():
+    # One shaft 7 px wide whose core broke in two, and a second shaft one
+    # pixel of skin away: the joined cores hold the first shaft in one
+    # piece, leave out the mask's one-pixel rim, and do not cross the skin.
+    import cv2
+
+    mask = np.zeros((40, 60), dtype=bool)
+    mask[5:12, 5:55] = True
+    mask[13:20, 5:55] = True
+    cores = np.zeros_like(mask)
+    cores[7:10, 5:25] = True
+    cores[7:10, 32:55] = True
+    cores[15:18, 5:55] = True
+    seg = HairSegmentation(mask=mask, fraction=mask.astype(np.float32), scale_px_per_mm=100.0,
+                           trace_mask=cores)
+    joined = joined_cores(seg)
+    assert (joined | mask).sum() == mask.sum() and (joined & cores).sum() == cores.sum()
+    n, _ = cv2.connectedComponents(joined.astype(np.uint8), connectivity=8)
+    assert n - 1 == 2
+    assert not joined[5, 30] and not joined[11, 30] and joined[6, 30] and joined[10, 30]
+    assert not joined[12].any()
 
 
 def test_wrappers_agree_and_input_untouched():
