@@ -305,7 +305,9 @@ def _trace(seg: HairSegmentation, valid: np.ndarray, image: np.ndarray, px_per_m
         mode == "auto" and length_mm is not None
         and length_mm > params.quality.max_shaft_length_mm
     )
-    joined = joined_cores(seg) & valid if long_hair else cores
+    if not long_hair:
+        return hairs, length_mm, "standard"
+    joined = joined_cores(seg) & valid
     if not (joined != cores).any():  # the contrast detector traces the mask itself
         return hairs, length_mm, "standard"
     hairs = trace_hairs(joined, image, px_per_mm=px_per_mm, params=params.trace,

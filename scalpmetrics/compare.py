@@ -22,12 +22,12 @@ does not move hairs across the vellus cut-off.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
 import platform
 from collections.abc import Sequence
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
