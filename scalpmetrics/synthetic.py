@@ -166,7 +166,7 @@ RESPONSE_FRACTIONS = {
 _NEW_HAIR_TERMINAL_P = 0.5
 
 # --- random streams (default_rng([seed, stream, ...])) ---------------------------------
-_S_SITES, _S_SKIN, _S_GEOMETRY, _S_LOOSE, _S_RENDER, _S_POSE, _S_CHANGE = range(7)
+_S_SITES, _S_SKIN, _S_GEOMETRY, _S_LOOSE, _S_RENDER, _S_POSE, _S_CHANGE, _S_NOISE = range(8)
 
 _FIX_BITS = 8  # fixed-point fraction bits for cv2 polygon drawing
 _MIN_DEPTH = 0.1  # shafts are cut where the pose's homogeneous depth falls below this
@@ -268,6 +268,10 @@ class PhantomSpec:
         Gaussian blur and disc (defocus) blur of the optics, px.
     noise_sigma : float
         Sensor noise standard deviation, 8-bit levels.
+    noise_seed : int or None
+        Seed of the sensor noise alone (>= 0): another value is another
+        photograph of the same scene, pose and light. ``None`` draws the
+        noise with the rest of the camera from ``seed``.
     jpeg_quality : int or None
         JPEG round trip at this quality (1-100), or none.
     supersample : int
@@ -304,6 +308,7 @@ class PhantomSpec:
     blur_sigma_px: float = 0.6
     defocus_radius_px: float = 0.0
     noise_sigma: float = 2.0
+    noise_seed: int | None = None
     jpeg_quality: int | None = 92
     supersample: int = 4
     scale_specks_per_mm2: float = 0.35
@@ -349,6 +354,9 @@ class PhantomSpec:
         if self.jpeg_quality is not None:
             _check_number(o, "jpeg_quality", self.jpeg_quality, 1, 100, integer=True)
             object.__setattr__(self, "jpeg_quality", int(self.jpeg_quality))
+        if self.noise_seed is not None:
+            _check_number(o, "noise_seed", self.noise_seed, 0, 2**63 - 1, integer=True)
+            object.__setattr__(self, "noise_seed", int(self.noise_seed))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PhantomSpec":
@@ -1382,7 +1390,8 @@ def _camera(img: np.ndarray, spec: PhantomSpec, rng: np.random.Generator) -> np.
     if spec.blur_sigma_px > 0:
         out = cv2.GaussianBlur(out, (0, 0), spec.blur_sigma_px)
     if spec.noise_sigma > 0:
-        out += rng.standard_normal(out.shape, np.float32) * np.float32(spec.noise_sigma)
+        noise_rng = rng if spec.noise_seed is None else _rng(spec.seed, _S_NOISE, spec.noise_seed)
+        out += noise_rng.standard_normal(out.shape, np.float32) * np.float32(spec.noise_sigma)
     image = np.clip(np.round(out), 0, 255).astype(np.uint8)
     if spec.jpeg_quality is not None:
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR),

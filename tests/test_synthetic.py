@@ -51,6 +51,21 @@ def test_same_seed_gives_identical_bytes():
     assert a.truth == b.truth
 
 
+def test_noise_seed_redraws_the_sensor_noise_alone():
+    plain = make_phantom(seed=3, **SMALL)
+    again = make_phantom(seed=3, noise_seed=1, **SMALL)
+    other = make_phantom(seed=3, noise_seed=2, **SMALL)
+    assert again.truth.hairs == plain.truth.hairs
+    assert np.array_equal(again.hair_fraction, plain.hair_fraction)
+    assert not np.array_equal(again.image, plain.image)
+    assert not np.array_equal(again.image, other.image)
+    assert again.image.tobytes() == make_phantom(seed=3, noise_seed=1, **SMALL).image.tobytes()
+    # Only the noise differs: without it, the photographs are the same.
+    quiet = {"noise_sigma": 0.0, "jpeg_quality": None}
+    assert np.array_equal(make_phantom(seed=3, noise_seed=1, **quiet, **SMALL).image,
+                          make_phantom(seed=3, **quiet, **SMALL).image)
+
+
 def test_different_seeds_differ():
     a = make_phantom(seed=1, **SMALL)
     b = make_phantom(seed=2, **SMALL)
@@ -265,6 +280,7 @@ def test_repeat_capture_has_no_change():
     dict(vellus_width_um=(15.0, 45.0)), dict(terminal_width_um=(100.0, 60.0)),
     dict(unit_size_probs=(0.5, 0.2)), dict(jpeg_quality=0), dict(white_balance=(1.0, 1.0)),
     dict(density_per_cm2=float("nan")), dict(seed=-1), dict(no_such_field=1),
+    dict(noise_seed=-1), dict(noise_seed=1.5),
 ])
 def test_invalid_phantom_parameters_raise(kw):
     with pytest.raises(ParameterError):
