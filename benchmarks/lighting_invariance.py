@@ -60,6 +60,12 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if total == 0 else 2.0 * int(np.logical_and(a, b).sum()) / total
 
 
+def spread(counts: list[int]) -> float:
+    """``(max - min) / mean`` of hair counts (0 when they are all 0)."""
+    mean = float(np.mean(counts))
+    return (max(counts) - min(counts)) / mean if mean else 0.0
+
+
 def run_seed(seed: int, width_px: int, height_px: int, scalp: dict[str, object],
              params: Params) -> dict[str, object]:
     from scalpmetrics.analysis import analyze
@@ -89,10 +95,10 @@ def run_seed(seed: int, width_px: int, height_px: int, scalp: dict[str, object],
         for k in (1, 2)
     ]
     return {
-        "noise_spread": float((max(repeats) - min(repeats)) / np.mean(repeats)),
+        "noise_spread": spread(repeats),
         "counts": counts,
         "truth": truths.pop(),
-        "spread": float((values.max() - values.min()) / mean) if mean else 0.0,
+        "spread": spread(list(counts.values())),
         "max_dev": float(np.abs(values - mean).max() / mean) if mean else 0.0,
         "dice": {n: dice(masks[n], masks["neutral"]) for n in SETTINGS if n != "neutral"},
         "flags": flags,
