@@ -1005,6 +1005,9 @@ def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
         length = arc[-1]
         # A free end of the thinned centreline stops about half a width short.
         length += 0.5 * ch.width_hint_px * sum(k == "free" for k in ch.end_kinds)
+        # A branch parting from a counted hair (see _forks) shares its trunk
+        # from the emergence point: the hair's visible length includes it.
+        length += float(np.hypot(*(root - ch.rc[0 if emerge == 0 else -1])))
         counted = (inside and length * um_per_px >= params.min_shaft_length_um
                    and length >= params.min_shaft_length_widths * wpx
                    and wpx * um_per_px >= params.min_shaft_width_um)

@@ -134,6 +134,26 @@ def test_hairs_forking_from_one_opening_all_count_there(n, spread_deg):
     assert len({h.unit_id for h in counted}) == 1
 
 
+def test_a_short_branch_parting_from_a_hair_is_as_long_as_its_trunk_and_branch():
+    # Two hairs leave one opening at (60, 100) merged; one parts at about
+    # x = 114 and ends 30 px further on. Its own branch is shorter than the
+    # counting minimum (400 um = 40 px), its visible hair is not.
+    mask = np.zeros((200, 260), np.uint8)
+    cv2.line(mask, (60, 100), (220, 100), 1, 7)
+    bend = np.radians(25.0)
+    cv2.line(mask, (110, 100), (int(110 + 30 * np.cos(bend)), int(100 + 30 * np.sin(bend))), 1, 7)
+    mask = mask.astype(bool)
+    img = _image(mask)
+    cv2.circle(img, (55, 100), 5, (0.45, 0.45, 0.45), -1)
+    img[mask] = 0.1
+    hairs = trace_hairs(mask, img, px_per_mm=PPM, params=TraceParams(min_shaft_length_um=400.0))
+    assert len(hairs) == 2 and all(h.counted for h in hairs)
+    branch = min(hairs, key=lambda h: h.length_px)
+    assert branch.emergence_xy_px == pytest.approx((60.0, 100.0), abs=2.0)
+    # From the opening to its tip (137, 112), along the trunk and the branch.
+    assert branch.length_px == pytest.approx(54.0 + 30.0, abs=5.0)
+
+
 def test_hair_emerging_against_a_neighbour_counts_at_the_junction():
     # A shaft leaves the skin right beside another one lying over its opening:
     # the mask joins them in a T, the short shaft ending in a free cut tip.
