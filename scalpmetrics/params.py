@@ -332,6 +332,11 @@ class TraceParams:
     profile_rise_fraction: float = _p(
         0.2, 0.0, 1.0, "a width profile ends where the fraction rises this much again (a neighbour), fraction"
     )
+    width_outlier_ratio: float = _p(
+        1.3, 0.0, 10.0,
+        "width profiles wider than this many times a shaft's median profile (a neighbour lying "
+        "alongside, a crossing) are left out of its width (0: none), ratio",
+    )
     end_exclusion_widths: float = _p(
         1.0, 0.0, 10.0, "width profiles skip this much of each end, in shaft widths"
     )

@@ -562,7 +562,9 @@ def _profile_widths(chains: list[_Chain], arcs: list[np.ndarray], fraction: np.n
     Returns
     -------
     widths : ndarray, shape (n_chains,)
-        The median of each centreline's profiles.
+        The median of each centreline's profiles, those wider than
+        ``width_outlier_ratio`` times that median left out (a neighbour
+        lying alongside, a crossing).
     profiles : list of ndarray
         Each centreline's profile integrals, in increasing order.
     """
@@ -588,7 +590,18 @@ def _profile_widths(chains: list[_Chain], arcs: list[np.ndarray], fraction: np.n
         total += (side * ok).sum(axis=1) * params.profile_step_px
     total -= prof[:, mid] * params.profile_step_px  # centre counted twice
     # Every centreline has a profile (see _sample_points).
-    return _group_medians(owner, total, len(chains))
+    medians, profiles = _group_medians(owner, total, len(chains))
+    if params.width_outlier_ratio > 0:
+        medians = np.array([_median_up_to(p, params.width_outlier_ratio * m)
+                            for p, m in zip(profiles, medians)])
+    return medians, profiles
+
+
+def _median_up_to(ordered: np.ndarray, limit: float) -> float:
+    """The median of the values of ``ordered`` (increasing) up to ``limit``
+    (all of them when none is)."""
+    k = int(np.searchsorted(ordered, limit, side="right")) or len(ordered)
+    return float(ordered[(k - 1) // 2] + ordered[k // 2]) / 2.0
 
 
 def _at_border(xy_rc: np.ndarray, shape: tuple[int, int], margin: float) -> bool:

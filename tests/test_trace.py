@@ -11,7 +11,7 @@ from scalpmetrics.normalize import normalize_photo
 from scalpmetrics.params import TraceParams
 from scalpmetrics.segment import segment_hair_fraction
 from scalpmetrics.synthetic import make_phantom
-from scalpmetrics.trace import _arc_lengths, _Chain, _emergence, trace_hairs
+from scalpmetrics.trace import _arc_lengths, _Chain, _emergence, _profile_widths, trace_hairs
 
 PPM = 100.0
 
@@ -183,6 +183,26 @@ def test_v_apex_counts_where_its_opening_is_seen(apex_cue, counted):
     decisions = _emergence(arms, arcs, cues, (200, 260), 10.0, TraceParams())
     assert [e for e, _, _ in decisions] == [0, 0]
     assert [c for _, c, _ in decisions] == [counted, counted]
+
+
+def test_width_leaves_out_profiles_across_a_neighbour_alongside():
+    # A shaft 5, 7 or 9 px wide in turn (mean 7) along row 100, with a
+    # neighbour touching it along 40 % of its length: the profiles there
+    # read the pair, and the plain median would be pulled up to 9.
+    frac = np.zeros((200, 260), np.float32)
+    for c0 in range(20, 240, 10):
+        w = (5, 7, 9)[(c0 // 10) % 3]
+        frac[100 - w // 2:100 - w // 2 + w, c0:c0 + 10] = 1.0
+    frac[103:110, 20:110] = 1.0
+    rc = np.stack([np.full(221, 100.0), np.arange(20, 241, dtype=float)], axis=1)
+    chain = _Chain(rc=rc, end_kinds=["free", "free"], width_hint_px=7.0,
+                   node_ends=np.zeros(len(rc), bool), end_nodes=[-1, -1], passes=[])
+    arcs = _arc_lengths([rc])
+    widths = {r: _profile_widths([chain], arcs, frac, frac.shape,
+                                 TraceParams(width_outlier_ratio=r))[0][0]
+              for r in (0.0, 1.3)}
+    assert widths[0.0] == pytest.approx(9.0, abs=0.5)
+    assert widths[1.3] == pytest.approx(7.0, abs=0.5)
 
 
 def test_uncalibrated_has_no_micrometres():
