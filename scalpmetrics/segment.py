@@ -521,10 +521,6 @@ def _learned_cores(fraction: np.ndarray, params: SegmentParams) -> np.ndarray:
     return core.astype(bool)
 
 
-#: Decimal places of :func:`core_share`.
-_SHARE_DECIMALS = 4
-
-
 def joined_cores(seg: HairSegmentation) -> np.ndarray:
     """The traced cores joined through the interior of the hair mask.
 
@@ -546,6 +542,10 @@ def joined_cores(seg: HairSegmentation) -> np.ndarray:
     """
     cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
     return seg.trace_mask | cv2.erode(seg.mask.astype(np.uint8), cross).astype(bool)
+
+
+#: Decimal places of :func:`core_share`.
+_SHARE_DECIMALS = 4
 
 
 def core_share(seg: HairSegmentation, valid: np.ndarray) -> float | None:

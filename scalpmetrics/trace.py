@@ -15,7 +15,8 @@ Method (details in ``docs/methods.md``):
 3. **Width.** The hair-coverage map (the mask itself unless one is given)
    is integrated across the shaft on perpendicular profiles every
    ``width_sample_step_px``, away from junctions; the shaft's width is the
-   median of those integrals.
+   median of those integrals, leaving out those wider than
+   ``width_outlier_ratio`` times it (a neighbour lying alongside).
 4. **Ends.** An end is *cut by the border* when it lies within a shaft
    width of the image edge. Of the two ends, the emergence end is chosen by
    the rule in :func:`_emergence`; a shaft is counted when its

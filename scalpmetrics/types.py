@@ -132,7 +132,8 @@ class Hair:
     tip_xy_px : tuple of float
         The other end of the visible shaft.
     length_px : float
-        Visible length along the centreline.
+        Visible length along the centreline; a hair that parts from a unit
+        mate it ran merged with is measured from their shared emergence point.
     width_px : float
         Mean shaft width.
     width_um : float or None
