@@ -17,9 +17,8 @@ __version__ = "0.1.0"
 #: Version of the JSON records (analysis, comparison, batch tables): 1.1 added
 #: the ``long_hair`` flag and its figure ``shaft_length_mm``; 1.2 the comparison's
 #: ``detection_recall`` (percentage changes corrected for each detector's recall);
-#: 1.3 ``provenance.tracing`` (long hair traced on its joined cores); 1.4 the
-#: quality figure ``core_share`` (widths of faint shafts scaled up).
-SCHEMA_VERSION = "1.4"
+#: 1.3 ``provenance.tracing`` (long hair traced on its joined cores).
+SCHEMA_VERSION = "1.3"
 
 import importlib
 from typing import TYPE_CHECKING, Any

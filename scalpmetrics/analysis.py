@@ -55,7 +55,6 @@ from scalpmetrics.regions import build_regions, guarded_area
 from scalpmetrics.segment import (
     HairSegmentation,
     clipped_pixels,
-    core_share,
     enlarge_mask,
     joined_cores,
     reduce_image,
@@ -271,10 +270,9 @@ def _measure_hair(
         small_mask = seg.mask & valid
         contrast = pool.submit(hair_scalp_contrast, image, small_mask, valid=valid,
                                min_hair_px=params.quality.min_contrast_hair_px)
-        share = core_share(seg, valid)
-        hairs, length_mm, tracing = _trace(seg, valid, image, scale, share, params)
+        hairs, length_mm, tracing = _trace(seg, valid, image, scale, params)
         figures = {**photo_figures.result(), "contrast": contrast.result(),
-                   "shaft_length_mm": length_mm, "core_share": share}
+                   "shaft_length_mm": length_mm}
     if factor == 1:
         return hairs, small_mask, figures, tracing
     mask = enlarge_mask(seg.fraction, pixels.shape, params.segment) & ~excluded
@@ -282,16 +280,14 @@ def _measure_hair(
 
 
 def _trace(seg: HairSegmentation, valid: np.ndarray, image: np.ndarray, px_per_mm: float | None,
-           share: float | None, params: Params) -> tuple[tuple[Hair, ...], float | None, str]:
+           params: Params) -> tuple[tuple[Hair, ...], float | None, str]:
     """Trace the shafts on the cores, and long hair again on the joined cores.
 
     A photo is traced as long hair (:func:`~scalpmetrics.segment.joined_cores`)
     as ``trace.long_hair_tracing`` says: with ``'auto'`` when the shafts traced
     on the cores are long (their ``shaft_length_mm`` above
     ``quality.max_shaft_length_mm``, the ``long_hair`` flag). The widths are
-    read on the cores either way, scaled up by ``trace.width_core_share`` over
-    the photo's core ``share`` (:func:`~scalpmetrics.segment.core_share`)
-    when that is lower.
+    read on the cores either way.
 
     Returns
     -------
@@ -302,9 +298,7 @@ def _trace(seg: HairSegmentation, valid: np.ndarray, image: np.ndarray, px_per_m
         Which tracing ``hairs`` come from.
     """
     cores = seg.trace_mask & valid
-    scale = 1.0 if share is None else max(1.0, params.trace.width_core_share / max(share, 1e-6))
-    widths = cores.astype(np.float32) * np.float32(scale)
-    hairs = trace_hairs(cores, image, px_per_mm=px_per_mm, params=params.trace, fraction=widths)
+    hairs = trace_hairs(cores, image, px_per_mm=px_per_mm, params=params.trace)
     length_mm = shaft_length_mm(hairs, px_per_mm=px_per_mm)
     mode = params.trace.long_hair_tracing
     long_hair = mode == "always" or (
@@ -317,7 +311,7 @@ def _trace(seg: HairSegmentation, valid: np.ndarray, image: np.ndarray, px_per_m
     if not (joined != cores).any():  # the contrast detector traces the mask itself
         return hairs, length_mm, "standard"
     hairs = trace_hairs(joined, image, px_per_mm=px_per_mm, params=params.trace,
-                        fraction=widths)
+                        fraction=cores.astype(np.float32))
     return hairs, length_mm, "long_hair"
 
 

@@ -332,12 +332,6 @@ class TraceParams:
     profile_rise_fraction: float = _p(
         0.2, 0.0, 1.0, "a width profile ends where the fraction rises this much again (a neighbour), fraction"
     )
-    width_core_share: float = _p(
-        0.85, 0.0, 1.0,
-        "where the traced cores hold less of a photo's hair coverage than this share (faint "
-        "shafts, whose confident cores are narrower than they are), the widths integrated on "
-        "them are scaled up by this share over theirs (0: never), ratio",
-    )
     width_outlier_ratio: float = _p(
         1.3, 0.0, 10.0,
         "width profiles wider than this many times a shaft's median profile (a neighbour lying "

@@ -76,7 +76,6 @@ from scalpmetrics.selection import quantile
 __all__ = [
     "HairSegmentation",
     "clipped_pixels",
-    "core_share",
     "enlarge_mask",
     "hair_fraction",
     "joined_cores",
@@ -542,36 +541,6 @@ def joined_cores(seg: HairSegmentation) -> np.ndarray:
     """
     cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
     return seg.trace_mask | cv2.erode(seg.mask.astype(np.uint8), cross).astype(bool)
-
-
-#: Decimal places of :func:`core_share`.
-_SHARE_DECIMALS = 4
-
-
-def core_share(seg: HairSegmentation, valid: np.ndarray) -> float | None:
-    """Share of the hair coverage inside the mask that the traced cores hold.
-
-    With the learned detector the cores are the pixels it is confident about;
-    on faint shafts (low contrast to the skin) they are narrower than the
-    shafts, and the share falls (``trace.width_core_share``).
-
-    Parameters
-    ----------
-    seg : HairSegmentation
-    valid : ndarray of bool
-        The pixels measured.
-
-    Returns
-    -------
-    float or None
-        Rounded to ``_SHARE_DECIMALS`` places, so that the last bits of the
-        coverage (which move with the number of threads of the matrix
-        products) do not move the widths. ``None`` without hair coverage.
-    """
-    coverage = float(seg.fraction[seg.mask & valid].sum(dtype=np.float64))
-    if coverage <= 0:
-        return None
-    return round(np.count_nonzero(seg.trace_mask & valid) / coverage, _SHARE_DECIMALS)
 
 
 def _small_holes(mask: np.ndarray, um: float, params: SegmentParams) -> np.ndarray:

@@ -164,36 +164,12 @@ def test_long_hair_is_traced_whole_with_the_width_of_its_cores():
                            trace_mask=cores)
     image = np.full((30, 80, 3), 0.6, np.float32)
     params = Params(trace=TraceParams(long_hair_tracing="always"))
-    hairs, _, tracing = _trace(seg, np.ones_like(mask), image, 100.0, None, params)
+    hairs, _, tracing = _trace(seg, np.ones_like(mask), image, 100.0, params)
     longest = max(hairs, key=lambda h: h.length_px)
     assert tracing == "long_hair" and longest.length_px > 60
     assert longest.width_px == pytest.approx(3.0, abs=0.5)  # the cores', not the joined 5 px
-    hairs, _, tracing = _trace(seg, np.ones_like(mask), image, 100.0, None, Params())
+    hairs, _, tracing = _trace(seg, np.ones_like(mask), image, 100.0, Params())
     assert tracing == "standard" and max(h.length_px for h in hairs) < 35
-
-
-@pytest.mark.parametrize(("core_rows", "width_px"), [((12, 15), 0.85 * 7.0), ((10, 17), 7.0)])
-def test_widths_of_faint_shafts_are_scaled_by_their_cores_share(core_rows, width_px):
-    from scalpmetrics.analysis import _trace
-    from scalpmetrics.segment import HairSegmentation, core_share
-
-    # A shaft 7 px wide in the mask, fully covered; its cores are 3 px wide
-    # (a faint shaft: the detector sure of its middle only) or the whole shaft.
-    mask = np.zeros((30, 80), dtype=bool)
-    mask[10:17, 5:75] = True
-    cores = np.zeros_like(mask)
-    cores[core_rows[0]:core_rows[1], 5:75] = True
-    seg = HairSegmentation(mask=mask, fraction=mask.astype(np.float32), scale_px_per_mm=100.0,
-                           trace_mask=cores)
-    valid = np.ones_like(mask)
-    share = core_share(seg, valid)
-    assert share == pytest.approx((core_rows[1] - core_rows[0]) / 7.0, abs=1e-4)
-    image = np.full((30, 80, 3), 0.6, np.float32)
-    (hair,) = _trace(seg, valid, image, 100.0, share, Params())[0]
-    assert hair.width_px == pytest.approx(width_px, abs=0.3)
-    off = Params(trace=TraceParams(width_core_share=0.0))
-    (hair,) = _trace(seg, valid, image, 100.0, share, off)[0]
-    assert hair.width_px == pytest.approx(core_rows[1] - core_rows[0], abs=0.3)
 
 
 def test_bad_long_hair_tracing_mode_is_refused():
