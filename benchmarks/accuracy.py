@@ -36,7 +36,9 @@ Real photos (``../shared/data``, skipped when absent)
     where each hair leaves the scalp. Assumed calibration 350 px/mm. The
     truth count is the number of boxes whose class is not ``abnormal`` centred
     in the area the analysis measures (all but the edge strip); figure: mean
-    absolute error of the reported hair count (hairs/photo); target <= 2.0. Patients
+    absolute error of the reported hair count (hairs/photo); target <= 2.0. Also
+    printed: the counted shafts' median width in px, against the set's notes
+    (terminal shafts about 25-30 px), a check of the widths on real photos. Patients
     (the second field of ``<date>_<patient>_<n>``) are sorted; those at even
     positions are the tuning half, odd positions the report half.
     *scalp-patches*: 128 x 128 patches with painted hair masks, assumed
@@ -248,7 +250,7 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
     print(f"TRICHOSCOPY-FDU  split={split} (sorted patient ids, "
           f"{'even' if split == 'tune' else 'odd'} positions{', every 4th' if quick else ''})  "
           f"patients={len(half)}  photos={len(stems)}  assumed {FDU_PX_PER_MM:.0f} px/mm")
-    errs, recalls, precisions = [], [], []
+    errs, recalls, precisions, widths_px = [], [], [], []
     long_hair = 0
     t0 = time.perf_counter()
     for s in stems:
@@ -256,6 +258,7 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
         img = root / "images" / f"{s}.jpg"
         a = analyze(load_photo(img), px_per_mm=FDU_PX_PER_MM, params=PARAMS)
         counted = [h for h in a.hairs if h.counted]
+        widths_px += [h.width_px for h in counted]
         # A counted hair is located by the midpoint of its visible shaft.
         pts = [((h.emergence_xy_px[0] + h.tip_xy_px[0]) / 2, (h.emergence_xy_px[1] + h.tip_xy_px[1]) / 2)
                for h in counted]
@@ -289,6 +292,10 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
           f"target <= 2.0 {'MET' if np.abs(e).mean() <= 2.0 else 'MISSED'}")
     print(f"  located: recall {np.mean(recalls):.3f}  precision {np.mean(precisions):.3f} "
           f"(counted shaft's midpoint inside a non-abnormal box)")
+    q1, q2, q3 = np.percentile(widths_px, [25, 50, 75])
+    print(f"  counted shafts' width: median {q2:.1f} px (quartiles {q1:.1f}, {q3:.1f}), "
+          f"{q2 * 1000 / FDU_PX_PER_MM:.1f} um at the assumed scale; the set's notes give "
+          f"25-30 px for terminal shafts")
     print(f"  long_hair flag raised on {long_hair} of {len(stems)} photos (all of clipped hair)")
     print(f"  ({time.perf_counter() - t0:.0f} s)\n", flush=True)
 
