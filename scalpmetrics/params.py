@@ -335,7 +335,7 @@ class TraceParams:
     width_outlier_ratio: float = _p(
         1.3, 0.0, 10.0,
         "width profiles wider than this many times a shaft's median profile (a neighbour lying "
-        "alongside, a crossing) are left out of its width (0: none), ratio",
+        "alongside, a crossing) are left out of its width (0: none; otherwise at least 1), ratio",
     )
     end_exclusion_widths: float = _p(
         1.0, 0.0, 10.0, "width profiles skip this much of each end, in shaft widths"
@@ -432,6 +432,9 @@ class TraceParams:
         if self.long_hair_tracing not in LONG_HAIR_TRACING:
             raise ParameterError(f"trace.long_hair_tracing must be one of "
                                  f"{', '.join(LONG_HAIR_TRACING)}, got {self.long_hair_tracing!r}")
+        if 0.0 < self.width_outlier_ratio < 1.0:
+            raise ParameterError("trace.width_outlier_ratio must be 0 (off) or at least 1, "
+                                 f"got {self.width_outlier_ratio}")
 
 
 REGISTRATION_MODELS = ("similarity", "affine", "homography")

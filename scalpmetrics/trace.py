@@ -600,8 +600,8 @@ def _profile_widths(chains: list[_Chain], arcs: list[np.ndarray], fraction: np.n
 
 def _median_up_to(ordered: np.ndarray, limit: float) -> float:
     """The median of the values of ``ordered`` (increasing) up to ``limit``
-    (all of them when none is)."""
-    k = int(np.searchsorted(ordered, limit, side="right")) or len(ordered)
+    (at least the median of them all, so that one value is)."""
+    k = int(np.searchsorted(ordered, limit, side="right"))
     return float(ordered[(k - 1) // 2] + ordered[k // 2]) / 2.0
 
 

@@ -177,3 +177,11 @@ def test_bad_long_hair_tracing_mode_is_refused():
 
     with pytest.raises(ParameterError, match="long_hair_tracing"):
         TraceParams(long_hair_tracing="sometimes")
+
+
+def test_a_width_outlier_ratio_below_one_is_refused():
+    from scalpmetrics.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="width_outlier_ratio"):
+        TraceParams(width_outlier_ratio=0.5)
+    assert TraceParams(width_outlier_ratio=0.0).width_outlier_ratio == 0.0
