@@ -38,7 +38,11 @@ Real photos (``../shared/data``, skipped when absent)
     in the area the analysis measures (all but the edge strip); figure: mean
     absolute error of the reported hair count (hairs/photo); target <= 2.0. Also
     printed: the counted shafts' median width in px, against the set's notes
-    (terminal shafts about 25-30 px), a check of the widths on real photos. Patients
+    (terminal shafts about 25-30 px), a check of the widths on real photos;
+    and the widths of the located shafts by the annotators' box classes
+    (``undersize`` thin hairs against ``single`` / ``premium``): the share of
+    each read vellus / terminal, and the probability that a thin-class shaft
+    reads narrower than a thick-class one (scale-free). Patients
     (the second field of ``<date>_<patient>_<n>``) are sorted; those at even
     positions are the tuning half, odd positions the report half.
     *scalp-patches*: 128 x 128 patches with painted hair masks, assumed
@@ -235,6 +239,26 @@ def _boxes(xml_path: Path) -> list[tuple[str, float, float, float, float]]:
     return out
 
 
+def _print_width_classes(located: list[tuple[str, float, bool]]) -> None:
+    """Widths of the located shafts against the annotators' classes: a shaft in
+    an ``undersize`` (thin hair) box should read narrower than one in a
+    ``single`` or ``premium`` box. The rank figure (the probability that a
+    thin-class shaft reads narrower than a thick-class one, ties half) does
+    not depend on the assumed scale; the vellus / terminal shares do."""
+    thin = np.array([w for c, w, _ in located if c == "undersize"])
+    thick = np.array([w for c, w, _ in located if c in ("single", "premium")])
+    if thin.size == 0 or thick.size == 0:
+        return
+    rank = float(np.mean(thin[:, None] < thick[None, :])
+                 + 0.5 * np.mean(thin[:, None] == thick[None, :]))
+    thin_vellus = np.mean([not t for c, _, t in located if c == "undersize"])
+    thick_terminal = np.mean([t for c, _, t in located if c in ("single", "premium")])
+    print(f"  widths by the annotators' class (located shafts): undersize n={thin.size} median "
+          f"{np.median(thin):.1f} px, read vellus {100 * thin_vellus:.0f} %; single/premium "
+          f"n={thick.size} median {np.median(thick):.1f} px, read terminal "
+          f"{100 * thick_terminal:.0f} %; P(undersize narrower) {rank:.3f}")
+
+
 def run_fdu(split: str, quick: bool, verbose: bool) -> None:
     root = DATA / "trichoscopy-fdu"
     if not root.is_dir():
@@ -251,6 +275,7 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
           f"{'even' if split == 'tune' else 'odd'} positions{', every 4th' if quick else ''})  "
           f"patients={len(half)}  photos={len(stems)}  assumed {FDU_PX_PER_MM:.0f} px/mm")
     errs, recalls, precisions, widths_px = [], [], [], []
+    located: list[tuple[str, float, bool]] = []  # (box class, width px, is_terminal)
     long_hair = 0
     t0 = time.perf_counter()
     for s in stems:
@@ -275,11 +300,12 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
         # (grown by 10 px), each shaft used once.
         used = set()
         found = 0
-        for _, x0, y0, x1, y1 in boxes:
+        for cls, x0, y0, x1, y1 in boxes:
             for i, (x, y) in enumerate(pts):
                 if i not in used and x0 - 10 <= x <= x1 + 10 and y0 - 10 <= y <= y1 + 10:
                     used.add(i)
                     found += 1
+                    located.append((cls, counted[i].width_px, bool(counted[i].is_terminal)))
                     break
         recalls.append(found / max(len(boxes), 1))
         precisions.append(found / max(len(pts), 1) if pts else 1.0)
@@ -296,6 +322,7 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
     print(f"  counted shafts' width: median {q2:.1f} px (quartiles {q1:.1f}, {q3:.1f}), "
           f"{q2 * 1000 / FDU_PX_PER_MM:.1f} um at the assumed scale; the set's notes give "
           f"25-30 px for terminal shafts")
+    _print_width_classes(located)
     print(f"  long_hair flag raised on {long_hair} of {len(stems)} photos (all of clipped hair)")
     print(f"  ({time.perf_counter() - t0:.0f} s)\n", flush=True)
 
