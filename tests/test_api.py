@@ -84,3 +84,17 @@ def test_every_subpackage_is_packaged():
     found = {".".join(p.parent.relative_to(root).parts)
              for p in (root / "scalpmetrics").rglob("__init__.py")}
     assert found <= packaged
+
+
+def _modules() -> list[str]:
+    root = INIT.parent
+    return sorted(".".join(("scalpmetrics",) + p.with_suffix("").relative_to(root).parts)
+                  .removesuffix(".__init__") for p in root.rglob("*.py"))
+
+
+@pytest.mark.parametrize("module", _modules())
+def test_every_name_a_module_exports_exists(module):
+    """``from module import *`` fails on a name in ``__all__`` the module lacks."""
+    mod = importlib.import_module(module)
+    missing = [n for n in getattr(mod, "__all__", ()) if not hasattr(mod, n)]
+    assert missing == []

@@ -11,7 +11,11 @@ from scalpmetrics.normalize import normalize_photo
 from scalpmetrics.params import TraceParams
 from scalpmetrics.segment import segment_hair_fraction
 from scalpmetrics.synthetic import make_phantom
-from scalpmetrics.trace import _arc_lengths, _Chain, _emergence, _profile_widths, trace_hairs
+from scalpmetrics.trace import trace_hairs
+from scalpmetrics.trace.chains import _Chain
+from scalpmetrics.trace.ends import _emergence
+from scalpmetrics.trace.primitives import _arc_lengths
+from scalpmetrics.trace.widths import _profile_widths
 
 PPM = 100.0
 
