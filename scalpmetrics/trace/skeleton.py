@@ -140,6 +140,16 @@ def _skeleton_graph(skel: np.ndarray, dist: np.ndarray,
     ], node_map
 
 
+def _node_degrees(segments: list[_Segment], n_nodes: int) -> np.ndarray:
+    """How many segment ends meet at each of the ``n_nodes`` nodes."""
+    degree = np.zeros(n_nodes, dtype=int)
+    for s in segments:
+        for nd in s.nodes:
+            if nd >= 0:
+                degree[nd] += 1
+    return degree
+
+
 def _simplify(segments: list[_Segment], n_nodes: int, node_xy: np.ndarray,
               params: TraceParams) -> list[_Segment]:
     """Merge junctions joined by short bridges; prune short spurs (repeatedly)."""
@@ -147,11 +157,7 @@ def _simplify(segments: list[_Segment], n_nodes: int, node_xy: np.ndarray,
         uf = _UnionFind(n_nodes)
         keep = []
         changed = False
-        degree = np.zeros(n_nodes, dtype=int)
-        for s in segments:
-            for nd in s.nodes:
-                if nd >= 0:
-                    degree[nd] += 1
+        degree = _node_degrees(segments, n_nodes)
         for s in segments:
             length = s.arc[-1] + 1.0
             a, b = s.nodes
@@ -172,11 +178,7 @@ def _simplify(segments: list[_Segment], n_nodes: int, node_xy: np.ndarray,
         if not changed:
             break
     # A junction left with a single branch is no junction: that end is free.
-    degree = np.zeros(n_nodes, dtype=int)
-    for s in segments:
-        for nd in s.nodes:
-            if nd >= 0:
-                degree[nd] += 1
+    degree = _node_degrees(segments, n_nodes)
     for s in segments:
         s.nodes = [nd if nd >= 0 and degree[nd] >= 2 else -1 for nd in s.nodes]
     return segments
