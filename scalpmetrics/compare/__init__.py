@@ -23,7 +23,7 @@ does not move hairs across the vellus cut-off.
 from __future__ import annotations
 
 from scalpmetrics.compare.changes import Z95
-from scalpmetrics.compare.constants import CHANGE_METRICS, MM2_PER_CM2, TREND_METRICS, UM_PER_MM
+from scalpmetrics.compare.constants import CHANGE_METRICS, TREND_METRICS
 from scalpmetrics.compare.dates import (
     DAYS_PER_MONTH,
     load_visits,
@@ -43,9 +43,7 @@ from scalpmetrics.compare.results import (
 __all__ = [
     "CHANGE_METRICS",
     "DAYS_PER_MONTH",
-    "MM2_PER_CM2",
     "TREND_METRICS",
-    "UM_PER_MM",
     "Z95",
     "AreaMetrics",
     "Comparison",

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalpmetrics.compare.constants import UM_PER_MM
 from scalpmetrics.compare.results import MappedHairs
-from scalpmetrics.measure import width_weights
+from scalpmetrics.measure import UM_PER_MM, width_weights
 from scalpmetrics.params import Params
 from scalpmetrics.register import Registration
 from scalpmetrics.types import Analysis

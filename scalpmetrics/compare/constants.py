@@ -1,9 +1,7 @@
-"""Units and the named change figures shared by the comparison modules."""
+"""The named change figures shared by the comparison modules."""
 
 from __future__ import annotations
 
-UM_PER_MM = 1000.0
-MM2_PER_CM2 = 100.0
 #: The change figures that carry an interval, with their unit.
 CHANGE_METRICS: dict[str, str] = {
     "hair_count_change_pct": "percent",

@@ -17,7 +17,6 @@ import numpy as np
 
 from scalpmetrics.compare.area import _CommonArea, _map_hairs
 from scalpmetrics.compare.changes import _visit_change
-from scalpmetrics.compare.constants import MM2_PER_CM2, UM_PER_MM
 from scalpmetrics.compare.dates import _months, _trend, load_visits, resolve_capture_dates
 from scalpmetrics.compare.matching import _cross_check, _on_baseline_terms
 from scalpmetrics.compare.provenance import _provenance
@@ -25,6 +24,7 @@ from scalpmetrics.compare.results import Comparison, MappedHairs, VisitChange
 from scalpmetrics.compare.sums import _Layers
 from scalpmetrics.errors import ComparisonError, RegistrationError
 from scalpmetrics.match import HairMatching, match_hairs
+from scalpmetrics.measure import MM2_PER_CM2, UM_PER_MM
 from scalpmetrics.params import Params
 from scalpmetrics.quality import FLAGS
 from scalpmetrics.recall import detection_recall

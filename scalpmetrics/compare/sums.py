@@ -11,9 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from scalpmetrics.compare.area import _pixel_of
-from scalpmetrics.compare.constants import MM2_PER_CM2, UM_PER_MM
 from scalpmetrics.compare.results import AreaMetrics, MappedHairs
-from scalpmetrics.measure import mean_width_from_sums
+from scalpmetrics.measure import MM2_PER_CM2, UM_PER_MM, mean_width_from_sums
 from scalpmetrics.register import Registration
 
 
