@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 
 from scalpmetrics.errors import ImageArrayError
+from scalpmetrics.measure import UM_PER_MM
 from scalpmetrics.params import RegisterParams
 
-UM_PER_MM = 1000.0
 #: Sigma of the illumination estimate removed before matching, fraction of the shorter side.
 _FLATTEN_SIGMA_FRACTION = 0.03
 #: The illumination blur samples its input at least this many times per sigma.
