@@ -1,6 +1,6 @@
 """Batch scoring: tidy table, failures as rows, journal and resume, executors, change table, CLI.
 
-Most tests replace ``scalpmetrics.batch.analyze`` by :func:`fake_analyze`, a fast
+Most tests replace ``scalpmetrics.batch.runner.analyze`` by :func:`fake_analyze`, a fast
 deterministic stand-in that loads photos for real (so corrupt files fail as in
 the real pipeline) and derives its figures from pixel statistics. It is defined
 at module level so that worker processes, which import this module, can run it.
@@ -32,6 +32,7 @@ from scalpmetrics.batch import (
     Journal,
     output_plan,
     run_batch,
+    runner,
 )
 from scalpmetrics.calibration import resolve_calibration
 from scalpmetrics.errors import BatchError, ManifestError, MissingExtraError
@@ -93,7 +94,7 @@ def killing_analyze(path, **options):
 
 @pytest.fixture
 def fake(monkeypatch):
-    monkeypatch.setattr(batch, "analyze", fake_analyze)
+    monkeypatch.setattr(runner, "analyze", fake_analyze)
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -347,7 +348,7 @@ def journal_entries(path):
 
 
 def test_kill_9_then_resume_equals_an_uninterrupted_run(study, tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "analyze", fake_analyze)
+    monkeypatch.setattr(runner, "analyze", fake_analyze)
     run_batch(study, out_path=tmp_path / "reference.csv", workers=0)
     manifest = read_manifest(study)
     victim = manifest.rows[5].values["path"]
@@ -362,8 +363,8 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(study, tmp_path, monkeyp
     out = tmp_path / "results.csv"
     script = (
         "import sys; sys.path.insert(0, sys.argv[1]); import test_batch; "
-        "from scalpmetrics import batch; batch.analyze = test_batch.killing_analyze; "
-        "batch.run_batch(sys.argv[2], out_path=sys.argv[3], workers=0)"
+        "from scalpmetrics.batch import runner; runner.analyze = test_batch.killing_analyze; "
+        "runner.run_batch(sys.argv[2], out_path=sys.argv[3], workers=0)"
     )
     proc = subprocess.run([sys.executable, "-c", script, TESTS, killed_manifest, out],
                           capture_output=True, timeout=120)

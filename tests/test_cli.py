@@ -202,9 +202,9 @@ def test_output_folder_without_write_permission_is_refused(tmp_path, monkeypatch
 
 
 def test_batch_checks_out_before_scoring(photo_path, tmp_path, monkeypatch):
-    import scalpmetrics.batch
+    import scalpmetrics.batch.runner
 
-    monkeypatch.setattr(scalpmetrics.batch, "analyze", _refuse)
+    monkeypatch.setattr(scalpmetrics.batch.runner, "analyze", _refuse)
     manifest = tmp_path / "m.csv"
     manifest.write_text(f"path\n{photo_path}\n", encoding="utf-8")
     res = run("batch", manifest, "--out", tmp_path / "none" / "results.csv", "--workers", 0)
