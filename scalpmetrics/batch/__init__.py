@@ -26,22 +26,90 @@ rerun (for example with more rows in the manifest) continues from.
 
 from __future__ import annotations
 
-from scalpmetrics.batch.journal import JOURNAL_FORMAT, JOURNAL_KIND, RESUME_SETTINGS, Journal
-from scalpmetrics.batch.rows import RESULT_COLUMNS
+from scalpmetrics.batch.changes import (
+    CHANGE_METHOD,
+    CHANGE_METRICS,
+    DATE_COLUMN,
+    PERCENT,
+    SPOT_COLUMNS,
+    SUBJECT_COLUMN,
+    VISIT_COLUMN,
+    change_table_columns,
+    visit_changes,
+)
+from scalpmetrics.batch.journal import (
+    JOURNAL_FORMAT,
+    JOURNAL_KIND,
+    RESUME_SETTINGS,
+    Journal,
+    photo_key,
+)
+from scalpmetrics.batch.rows import (
+    MAX_ERROR_CHARS,
+    METRIC_COLUMNS,
+    RESULT_COLUMNS,
+    STATUS_ERROR,
+    STATUS_OK,
+    analysis_rows,
+    describe_error,
+    error_row,
+    file_sha256,
+    score_photo,
+)
 from scalpmetrics.batch.runner import run_batch
-from scalpmetrics.batch.tables import JOURNAL_SUFFIX, output_plan, table_names
-from scalpmetrics.batch.types import BatchProgress, BatchSummary
+from scalpmetrics.batch.tables import (
+    CHANGES_INFIX,
+    JOURNAL_SUFFIX,
+    MANIFEST_PREFIX,
+    OUTPUT_FORMATS,
+    output_plan,
+    table_names,
+    write_table,
+)
+from scalpmetrics.batch.types import (
+    AnalysisOptions,
+    BatchProgress,
+    BatchSummary,
+    OutputPlan,
+    PhotoTask,
+)
 
 __all__ = [
+    "CHANGES_INFIX",
+    "CHANGE_METHOD",
+    "CHANGE_METRICS",
+    "DATE_COLUMN",
     "JOURNAL_FORMAT",
     "JOURNAL_KIND",
     "JOURNAL_SUFFIX",
+    "MANIFEST_PREFIX",
+    "MAX_ERROR_CHARS",
+    "METRIC_COLUMNS",
+    "OUTPUT_FORMATS",
+    "PERCENT",
     "RESULT_COLUMNS",
     "RESUME_SETTINGS",
+    "SPOT_COLUMNS",
+    "STATUS_ERROR",
+    "STATUS_OK",
+    "SUBJECT_COLUMN",
+    "VISIT_COLUMN",
+    "AnalysisOptions",
     "BatchProgress",
     "BatchSummary",
     "Journal",
+    "OutputPlan",
+    "PhotoTask",
+    "analysis_rows",
+    "change_table_columns",
+    "describe_error",
+    "error_row",
+    "file_sha256",
     "output_plan",
+    "photo_key",
     "run_batch",
+    "score_photo",
     "table_names",
+    "visit_changes",
+    "write_table",
 ]
