@@ -10,7 +10,8 @@ from scalpmetrics.errors import ParameterError
 from scalpmetrics.learned import HairModel, load_model, pixel_features, predict_fraction
 from scalpmetrics.normalize import normalize_photo
 from scalpmetrics.params import SegmentParams
-from scalpmetrics.segment import _learned_cores, segment_hair_fraction, whitened_contrast
+from scalpmetrics.segment import segment_hair_fraction, whitened_contrast
+from scalpmetrics.segment.learned_detector import _learned_cores
 from scalpmetrics.synthetic import make_phantom
 
 PPM = 80.0

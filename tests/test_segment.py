@@ -203,7 +203,7 @@ def test_shortcuts_give_numpys_bits():
     """The hand-ordered reductions and the per-channel subtraction equal NumPy's."""
     import cv2
 
-    from scalpmetrics.segment import _channel_sum, _row_norms
+    from scalpmetrics.segment.shortcuts import _channel_sum, _row_norms
 
     rng = np.random.default_rng(11)
     rows = rng.normal(size=(50_000, 3)) * rng.random((50_000, 1))
