@@ -102,7 +102,7 @@ def run_batch(
     params : Params
         Analysis parameters.
     progress : callable, optional
-        Called with a :class:`BatchProgress` before scoring starts and after
+        Called with a :class:`~scalpmetrics.batch.BatchProgress` before scoring starts and after
         every photo.
 
     Returns

@@ -210,7 +210,7 @@ class MappedHairs:
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
-    """Everything :func:`compare_visits` found.
+    """Everything :func:`~scalpmetrics.compare.compare_visits` found.
 
     Attributes
     ----------

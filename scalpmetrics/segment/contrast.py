@@ -86,7 +86,8 @@ def whitened_contrast(image: np.ndarray, *, px_per_mm: float,
     Parameters
     ----------
     image : ndarray, shape (H, W, 3), float32
-        Normalised RGB at the working resolution (see :func:`working_factor`).
+        Normalised RGB at the working resolution
+        (see :func:`~scalpmetrics.segment.working_factor`).
     px_per_mm : float
         Pixel scale of ``image``.
     params : SegmentParams

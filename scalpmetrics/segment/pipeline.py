@@ -27,7 +27,7 @@ def segment_hair_fraction(image: np.ndarray, *, px_per_mm: float | None,
     params : SegmentParams
         Segmentation parameters.
     clipped : ndarray of bool, shape (H, W), optional
-        Pixels clipped in the photo (see :func:`clipped_pixels`). They are
+        Pixels clipped in the photo (see :func:`~scalpmetrics.segment.clipped_pixels`). They are
         left out of the skin statistics: clipping flattens the skin texture
         the noise level is learned from.
 

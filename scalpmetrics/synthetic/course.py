@@ -169,7 +169,7 @@ def make_course(spec: CourseSpec | None = None, **overrides: Any) -> Course:
     ----------
     spec : CourseSpec, optional
     **overrides
-        Fields of :class:`CourseSpec` replacing those of ``spec``.
+        Fields of :class:`~scalpmetrics.synthetic.CourseSpec` replacing those of ``spec``.
 
     Returns
     -------
@@ -210,7 +210,7 @@ def repeat_capture(base: PhantomSpec | None = None, *, n_captures: int = 2, seed
         Number of captures (1-12).
     seed : int
     max_rotation_deg, max_shift_mm, max_scale_change, vary_lighting
-        As in :class:`CourseSpec`.
+        As in :class:`~scalpmetrics.synthetic.CourseSpec`.
 
     Returns
     -------

@@ -1,4 +1,5 @@
-"""Rendering one visit of a scalp patch into a :class:`Phantom`, and :func:`make_phantom`."""
+"""Rendering one visit of a scalp patch into a :class:`~scalpmetrics.synthetic.Phantom`,
+and :func:`make_phantom`."""
 
 from __future__ import annotations
 
@@ -148,7 +149,7 @@ def make_phantom(spec: PhantomSpec | None = None, **overrides: Any) -> Phantom:
     spec : PhantomSpec, optional
         The specification (default: ``PhantomSpec()``).
     **overrides
-        Fields of :class:`PhantomSpec` replacing those of ``spec``.
+        Fields of :class:`~scalpmetrics.synthetic.PhantomSpec` replacing those of ``spec``.
 
     Returns
     -------

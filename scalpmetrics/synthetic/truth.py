@@ -202,7 +202,7 @@ class Course:
         Per visit, the homography from scalp coordinates to image pixels.
     true_change : tuple of dict
         Per follow-up (visit 1, 2, ...) against the baseline, over the
-        common area; keys are listed in :func:`make_course`.
+        common area; keys are listed in :func:`~scalpmetrics.synthetic.make_course`.
     common_area_mm2 : float
         Scalp area visible in every visit.
     spec : CourseSpec
