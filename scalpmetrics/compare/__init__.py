@@ -23,7 +23,7 @@ does not move hairs across the vellus cut-off.
 from __future__ import annotations
 
 from scalpmetrics.compare.changes import Z95
-from scalpmetrics.compare.constants import CHANGE_METRICS, TREND_METRICS
+from scalpmetrics.compare.figures import CHANGE_METRICS, TREND_METRICS
 from scalpmetrics.compare.dates import (
     DAYS_PER_MONTH,
     load_visits,

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from scalpmetrics.compare.constants import CHANGE_METRICS
+from scalpmetrics.compare.figures import CHANGE_METRICS
 from scalpmetrics.compare.results import RegionChange, VisitChange
 from scalpmetrics.compare.sums import _area_metrics, _coverage, _Layers, _Sums
 from scalpmetrics.compare.uncertainty import _bootstrap_se, _repeat_sem

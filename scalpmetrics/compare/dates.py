@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from scalpmetrics.compare.constants import TREND_METRICS
+from scalpmetrics.compare.figures import TREND_METRICS
 from scalpmetrics.compare.results import Trend, VisitChange
 from scalpmetrics.errors import ComparisonError
 from scalpmetrics.params import Params

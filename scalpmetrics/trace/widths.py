@@ -105,7 +105,10 @@ def _profile_widths(chains: list[_Chain], arcs: list[np.ndarray], fraction: np.n
 
 
 def _median_up_to(ordered: np.ndarray, limit: float) -> float:
-    """The median of the values of ``ordered`` (increasing) up to ``limit``
-    (at least the median of them all, so that one value is)."""
+    """The median of the values of ``ordered`` (increasing) up to ``limit``.
+
+    ``limit`` is at least the median of all the values
+    (``trace.width_outlier_ratio`` is 0 or at least 1), so some value is kept.
+    """
     k = int(np.searchsorted(ordered, limit, side="right"))
     return float(ordered[(k - 1) // 2] + ordered[k // 2]) / 2.0
