@@ -42,7 +42,9 @@ Real photos (``../shared/data``, skipped when absent)
     and the widths of the located shafts by the annotators' box classes
     (``undersize`` thin hairs against ``single`` / ``premium``): the share of
     each read vellus / terminal, and the probability that a thin-class shaft
-    reads narrower than a thick-class one (scale-free). Patients
+    reads narrower than a thick-class one (scale-free); and the length of
+    the capture device's 1.0 mm scale bar in the photos that carry one (a
+    check of the assumed scale). Patients
     (the second field of ``<date>_<patient>_<n>``) are sorted; those at even
     positions are the tuning half, odd positions the report half.
     *scalp-patches*: 128 x 128 patches with painted hair masks, assumed
@@ -89,6 +91,14 @@ PATCH_PX_PER_MM = 90.0
 LOCATE_RADIUS_UM = 150.0
 #: Loose cut fragments strewn on each phantom of the loose-hair check.
 LOOSE_HAIRS = 10
+#: A burnt-in scale bar: a line at least this long (px), ...
+SCALE_BAR_MIN_PX = 200
+#: ... at most this thick (px: darker than the pixels this far to both sides) ...
+SCALE_BAR_REACH_PX = 3
+#: ... by at least this many grey levels, ...
+SCALE_BAR_DARKER = 25
+#: ... and this far from the top and bottom (the device's banner and grey band), px.
+SCALE_BAR_MARGIN_PX = 40
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -239,6 +249,40 @@ def _boxes(xml_path: Path) -> list[tuple[str, float, float, float, float]]:
     return out
 
 
+def _longest_line_px(line: np.ndarray) -> int:
+    """Longest run of True along the rows of ``line``, px."""
+    padded = np.pad(line.astype(np.int8), ((0, 0), (1, 1)))
+    steps = np.diff(padded, axis=1)
+    starts, ends = np.nonzero(steps == 1), np.nonzero(steps == -1)
+    return int((ends[1] - starts[1]).max()) if starts[1].size else 0
+
+
+def scale_bar_px(path: Path) -> int:
+    """Length of the longest thin, dark, straight horizontal or vertical line in
+    the photo, px, away from its top and bottom rows: the capture device's
+    1.0 mm scale bar where it is burnt in (0 or short otherwise)."""
+    grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE).astype(np.int16)
+    k, d = SCALE_BAR_REACH_PX, SCALE_BAR_DARKER
+    inner = grey[k:-k, k:-k]
+    across_rows = (inner < grey[:-2 * k, k:-k] - d) & (inner < grey[2 * k:, k:-k] - d)
+    across_cols = (inner < grey[k:-k, :-2 * k] - d) & (inner < grey[k:-k, 2 * k:] - d)
+    margin = SCALE_BAR_MARGIN_PX
+    return max(_longest_line_px(across_rows[margin:-margin]),
+               _longest_line_px(across_cols[:, margin:-margin].T))
+
+
+def _print_scale_bars(bars_px: list[int], n_photos: int) -> None:
+    """The assumed scale against the scale bars burnt into some photos."""
+    bars = np.array([b for b in bars_px if b >= SCALE_BAR_MIN_PX])
+    if bars.size == 0:
+        print(f"  scale bars: none found in {n_photos} photos")
+        return
+    print(f"  scale bars (thin dark straight lines >= {SCALE_BAR_MIN_PX} px; the device's "
+          f"1.0 mm bar): {bars.size} of {n_photos} photos, median {np.median(bars):.0f} px "
+          f"(range {bars.min()}-{bars.max()}; shorter ones are bars crossed by a "
+          f"hair), against the assumed {FDU_PX_PER_MM:.0f} px/mm")
+
+
 def _print_width_classes(located: list[tuple[str, float, bool]]) -> None:
     """Widths of the located shafts against the annotators' classes: a shaft in
     an ``undersize`` (thin hair) box should read narrower than one in a
@@ -277,10 +321,12 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
     errs, recalls, precisions, widths_px = [], [], [], []
     located: list[tuple[str, float, bool]] = []  # (box class, width px, is_terminal)
     long_hair = 0
+    bars_px: list[int] = []
     t0 = time.perf_counter()
     for s in stems:
         boxes = [b for b in _boxes(root / "annotations" / f"{s}.xml") if b[0] != "abnormal"]
         img = root / "images" / f"{s}.jpg"
+        bars_px.append(scale_bar_px(img))
         a = analyze(load_photo(img), px_per_mm=FDU_PX_PER_MM, params=PARAMS)
         counted = [h for h in a.hairs if h.counted]
         widths_px += [h.width_px for h in counted]
@@ -323,6 +369,7 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
           f"{q2 * 1000 / FDU_PX_PER_MM:.1f} um at the assumed scale; the set's notes give "
           f"25-30 px for terminal shafts")
     _print_width_classes(located)
+    _print_scale_bars(bars_px, len(stems))
     print(f"  long_hair flag raised on {long_hair} of {len(stems)} photos (all of clipped hair)")
     print(f"  ({time.perf_counter() - t0:.0f} s)\n", flush=True)
 
