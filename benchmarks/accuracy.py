@@ -257,11 +257,11 @@ def _longest_line_px(line: np.ndarray) -> int:
     return int((ends[1] - starts[1]).max()) if starts[1].size else 0
 
 
-def scale_bar_px(path: Path) -> int:
+def scale_bar_px(pixels: np.ndarray) -> int:
     """Length of the longest thin, dark, straight horizontal or vertical line in
-    the photo, px, away from its top and bottom rows: the capture device's
-    1.0 mm scale bar where it is burnt in (0 or short otherwise)."""
-    grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE).astype(np.int16)
+    an 8-bit RGB photo, px, away from its top and bottom rows: the capture
+    device's 1.0 mm scale bar where it is burnt in (0 or short otherwise)."""
+    grey = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY).astype(np.int16)
     k, d = SCALE_BAR_REACH_PX, SCALE_BAR_DARKER
     inner = grey[k:-k, k:-k]
     across_rows = (inner < grey[:-2 * k, k:-k] - d) & (inner < grey[2 * k:, k:-k] - d)
@@ -325,9 +325,9 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
     t0 = time.perf_counter()
     for s in stems:
         boxes = [b for b in _boxes(root / "annotations" / f"{s}.xml") if b[0] != "abnormal"]
-        img = root / "images" / f"{s}.jpg"
-        bars_px.append(scale_bar_px(img))
-        a = analyze(load_photo(img), px_per_mm=FDU_PX_PER_MM, params=PARAMS)
+        photo = load_photo(root / "images" / f"{s}.jpg")
+        bars_px.append(scale_bar_px(photo.pixels))
+        a = analyze(photo, px_per_mm=FDU_PX_PER_MM, params=PARAMS)
         counted = [h for h in a.hairs if h.counted]
         widths_px += [h.width_px for h in counted]
         # A counted hair is located by the midpoint of its visible shaft.
