@@ -334,8 +334,9 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
         pts = [((h.emergence_xy_px[0] + h.tip_xy_px[0]) / 2, (h.emergence_xy_px[1] + h.tip_xy_px[1]) / 2)
                for h in counted]
         # The count is the photo's reported hair count; the truth, the boxes
-        # centred in the area it covers (all but the edge strip).
-        area = guarded_area(a.hair_mask.shape, FDU_PX_PER_MM, PARAMS.trace)
+        # centred in the area it covers (all but the edge strip and the
+        # device's grey band with a strip along it).
+        area = a.measured_area
         h, w = area.shape
         inside = sum(bool(area[min(int((y0 + y1) / 2), h - 1), min(int((x0 + x1) / 2), w - 1)])
                      for _, x0, y0, x1, y1 in boxes)

@@ -54,9 +54,12 @@ from scalpmetrics.quality import (
 from scalpmetrics.regions import build_regions, guarded_area
 from scalpmetrics.segment import (
     HairSegmentation,
+    blank_bands,
     clipped_pixels,
     enlarge_mask,
+    graphic_lines,
     joined_cores,
+    paint_over_lines,
     reduce_image,
     reduce_mask,
     segment_hair_fraction,
@@ -133,9 +136,12 @@ def analyze(
     if search is not None and detection is None and not calibration.is_known:
         raise CalibrationError(f"{search.summary}, and no other calibration is given")
     regions = build_regions(pixels.shape, grid=grid, labels=region_labels)
+    band = blank_bands(pixels, params=params.segment)
+    lines = graphic_lines(pixels, params=params.segment)
     chart, excluded, (hairs, mask, figures, tracing) = _chart_and_hair(
-        pixels, detection, calibration.px_per_mm, params)
-    measured = guarded_area(pixels.shape, calibration.px_per_mm, params.trace) & ~excluded
+        pixels, detection, (band, lines), calibration.px_per_mm, params)
+    measured = guarded_area(pixels.shape, calibration.px_per_mm, params.trace,
+                            outside=band) & ~excluded
     regions = [Region(r.name, r.mask & measured) for r in regions]
     metrics = measure_regions(regions, hairs, mask, calibration=calibration, params=params.trace)
     flags = tuple(
@@ -170,7 +176,8 @@ _Measured = tuple[tuple[Hair, ...], np.ndarray, dict[str, float | None], str]
 
 
 def _chart_and_hair(
-    pixels: np.ndarray, marker: MarkerDetection | None, px_per_mm: float | None, params: Params
+    pixels: np.ndarray, marker: MarkerDetection | None, graphics: tuple[np.ndarray, np.ndarray],
+    px_per_mm: float | None, params: Params,
 ) -> tuple[ChartDetection | None, np.ndarray, _Measured]:
     """Look for a colour chart and measure the hair, at once.
 
@@ -183,29 +190,33 @@ def _chart_and_hair(
     -------
     chart : ChartDetection or None
     excluded : ndarray of bool, shape (H, W)
-        See :func:`excluded_area`.
+        See :func:`excluded_area`, with the device's blank band.
     measured : tuple
         See :func:`_measure_hair`.
     """
     if not params.chart.detect:
-        return None, *_measure_with(pixels, marker, None, px_per_mm, params)
+        return None, *_measure_with(pixels, marker, None, graphics, px_per_mm, params)
     with ThreadPoolExecutor(max_workers=1) as pool:
         search = pool.submit(find_color_chart, pixels, params=params.chart)
-        guess = _measure_with(pixels, marker, None, px_per_mm, params)
+        guess = _measure_with(pixels, marker, None, graphics, px_per_mm, params)
         chart = search.result()
     if chart is None:
         return None, *guess
-    return chart, *_measure_with(pixels, marker, chart, px_per_mm, params)
+    return chart, *_measure_with(pixels, marker, chart, graphics, px_per_mm, params)
 
 
 def _measure_with(
     pixels: np.ndarray, marker: MarkerDetection | None, chart: ChartDetection | None,
-    px_per_mm: float | None, params: Params,
+    graphics: tuple[np.ndarray, np.ndarray], px_per_mm: float | None, params: Params,
 ) -> tuple[np.ndarray, _Measured]:
     """The area left out, and the hair measured with the chart's colour
-    correction (when usable) and both objects painted over."""
-    excluded = excluded_area(pixels.shape, marker=marker, chart=chart, params=params)
+    correction (when usable) and the objects and the device's graphics (its
+    blank ``band`` and thin ``lines``: ``graphics``) painted over."""
+    band, lines = graphics
+    excluded = excluded_area(pixels.shape, marker=marker, chart=chart, params=params) | band
     work = correct_colors(pixels, chart) if chart is not None and chart.usable else pixels
+    if lines.any():
+        work = paint_over_lines(work, lines & ~excluded)
     if excluded.any():
         work = fill_excluded(work, excluded)
     return excluded, _measure_hair(pixels, work, excluded, px_per_mm, params)
@@ -257,7 +268,9 @@ def _measure_hair(
     sy = pixels.shape[0] / small.shape[0]
     scale = None if px_per_mm is None else px_per_mm / sx
     valid = ~small_excluded
-    clipped = reduce_mask(clipped_pixels(work, params=params.segment), factor)
+    # Painted-over pixels carry no skin texture: like clipped ones, they are
+    # left out of the skin statistics.
+    clipped = reduce_mask(clipped_pixels(work, params=params.segment), factor) | small_excluded
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The quality figures are measured alongside: those of the photo alone
         # while the hair is segmented, the contrast while it is traced.

@@ -195,6 +195,21 @@ class SegmentParams:
     blank_min_area_fraction: float = _p(
         0.005, 0.0, 1.0, "blank areas touching the border and at least this big are left out, fraction of the image"
     )
+    blank_max_area_fraction: float = _p(
+        0.5, 0.0, 1.0,
+        "blank border areas bigger than this are the photo itself (empty or flat, which the "
+        "quality flags report), not a device band, and stay measured, fraction of the image",
+    )
+    graphic_line_min_px: int = _p(
+        200, 10, 100000,
+        "thin lines running straight along a row or column of the photo for at least this many "
+        "pixels are burnt-in graphics (scale bars, rulers), never hair, px",
+    )
+    graphic_line_contrast: float = _p(
+        0.1, 0.0, 1.0,
+        "a graphic line pixel is darker or lighter than the pixels two rows (columns) to either "
+        "side by at least this, fraction of full scale",
+    )
     core_percentile: float = _p(
         75.0, 50.0, 100.0, "a piece's core contrast is this percentile of its pixels' contrast, percent"
     )

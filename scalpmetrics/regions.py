@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+import cv2
 import numpy as np
 
 from scalpmetrics.errors import RegionError
@@ -56,7 +57,8 @@ def edge_strip(shape: tuple[int, ...], width_px: float) -> np.ndarray:
 
 
 def guarded_area(shape: tuple[int, ...], px_per_mm: float | None,
-                 params: TraceParams = TraceParams()) -> np.ndarray:
+                 params: TraceParams = TraceParams(),
+                 outside: np.ndarray | None = None) -> np.ndarray:
     """The pixels an analysis measures before markers and charts are left out:
     all but the :func:`edge_strip` ``params.edge_guard_um`` wide
     (``edge_guard_px`` when ``px_per_mm`` is ``None``).
@@ -69,6 +71,10 @@ def guarded_area(shape: tuple[int, ...], px_per_mm: float | None,
         The photo's scale.
     params : TraceParams
         Gives the strip's width.
+    outside : ndarray of bool, shape (H, W), optional
+        Pixels outside the field of view although inside the photo (a capture
+        device's blank band, :func:`~scalpmetrics.segment.blank_bands`): they
+        are left out, and the strip runs along them as along the photo's edge.
 
     Returns
     -------
@@ -76,7 +82,14 @@ def guarded_area(shape: tuple[int, ...], px_per_mm: float | None,
     """
     width_px = (params.edge_guard_px if px_per_mm is None
                 else params.edge_guard_um * px_per_mm / UM_PER_MM)
-    return ~edge_strip(shape, width_px)
+    strip = edge_strip(shape, width_px)
+    if outside is not None and outside.any():
+        width = min(float(width_px), min(shape[:2]) / 4.0)
+        # Distance from each pixel centre to the nearest outside pixel's centre;
+        # half a pixel less to its edge.
+        dist = cv2.distanceTransform((~outside).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        strip |= dist - 0.5 < width
+    return ~strip
 
 
 def whole_region(shape: tuple[int, ...]) -> Region:

@@ -62,7 +62,12 @@ shaft is about ``min_shaft_width_px`` wide.
 from __future__ import annotations
 
 from scalpmetrics.segment.contrast import whitened_contrast
-from scalpmetrics.segment.exclusions import clipped_pixels
+from scalpmetrics.segment.exclusions import (
+    blank_bands,
+    clipped_pixels,
+    graphic_lines,
+    paint_over_lines,
+)
 from scalpmetrics.segment.learned_detector import joined_cores
 from scalpmetrics.segment.pipeline import hair_fraction, segment_hair, segment_hair_fraction
 from scalpmetrics.segment.resolution import enlarge_mask, reduce_image, reduce_mask, working_factor
@@ -71,10 +76,13 @@ from scalpmetrics.segment.skin import skin_peak
 
 __all__ = [
     "HairSegmentation",
+    "blank_bands",
     "clipped_pixels",
     "enlarge_mask",
+    "graphic_lines",
     "hair_fraction",
     "joined_cores",
+    "paint_over_lines",
     "reduce_image",
     "reduce_mask",
     "segment_hair",

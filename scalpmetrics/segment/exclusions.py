@@ -12,16 +12,16 @@ from scalpmetrics.params import SegmentParams
 from scalpmetrics.segment.shortcuts import _channel_sum
 
 
-def _blank_border_area(image: np.ndarray, params: SegmentParams) -> np.ndarray:
+def _blank_border_area(lum: np.ndarray, params: SegmentParams) -> np.ndarray:
     """Perfectly flat areas joined to the image border (a capture device's
     grey band or frame), grown by the window: not scalp, never hair.
 
-    Pixels whose luminance varies by less than ``blank_max_std`` over a
-    ``blank_window_px`` window are flat; flat pieces touching the border and
-    covering at least ``blank_min_area_fraction`` of the image are kept.
+    Pixels whose luminance ``lum`` (float32, fraction of full scale) varies by
+    less than ``blank_max_std`` over a ``blank_window_px`` window are flat;
+    flat pieces touching the border and covering at least
+    ``blank_min_area_fraction`` of the image are kept.
     """
     k = params.blank_window_px
-    lum = _channel_sum(image) / np.float32(3.0)
     mean = cv2.blur(lum, (k, k))
     var = cv2.blur(lum * lum, (k, k)) - mean * mean
     flat = (var < np.float32(params.blank_max_std) ** 2).astype(np.uint8)
@@ -42,6 +42,163 @@ def _blank_border_area(image: np.ndarray, params: SegmentParams) -> np.ndarray:
     return cv2.dilate(keep[labels].astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
 
 
+def _graphic_lines(lum: np.ndarray, contrast_levels: float, params: SegmentParams) -> np.ndarray:
+    """Thin dark straight lines along the rows or columns of the photo (scale
+    bars, rulers, frames drawn by the capture device), grown over their rims.
+
+    A pixel is on a line along a row when it is darker than the pixels two
+    rows above and below it by ``contrast_levels`` (``graphic_line_contrast``
+    in the photo's levels), i.e. the line is at most three pixels thick.
+    (Light lines are not looked for: the skin between two hairs of a unit is
+    one.) Unbroken runs of such pixels at least ``graphic_line_min_px`` long
+    are kept. Columns likewise. A hair would have to lie within about a
+    degree of a row over that length and be no more than three pixels wide
+    to pass. Where a line crosses a hair as dark as itself the test fails
+    there, and a piece shorter than the minimum run is missed. (Bridging
+    such gaps was tried: on unclipped phantoms it joined the crossings of
+    thin hairs along a row into lines.)
+    """
+    run = params.graphic_line_min_px
+    lines = np.zeros(lum.shape, np.uint8)
+    along = _darker_than_both(lum[2:-2], lum[:-4], lum[4:], contrast_levels)
+    lines[2:-2] = _runs_along_rows(along, run)
+    across = _darker_than_both(lum[:, 2:-2], lum[:, :-4], lum[:, 4:], contrast_levels)
+    lines[:, 2:-2] |= _runs_along_rows(np.ascontiguousarray(across.T), run).T
+    return cv2.dilate(lines, np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def _darker_than_both(mid: np.ndarray, before: np.ndarray, after: np.ndarray,
+                      step: float) -> np.ndarray:
+    """uint8 mask of ``mid < before - step`` and ``mid < after - step``."""
+    if np.issubdtype(mid.dtype, np.integer):
+        # Saturating differences in the photo's own depth: no float copy.
+        darker = (cv2.subtract(before, mid) > step) & (cv2.subtract(after, mid) > step)
+    else:
+        darker = (mid < before - step) & (mid < after - step)
+    return darker.astype(np.uint8)
+
+
+def _runs_along_rows(mask: np.ndarray, run: int) -> np.ndarray:
+    """The pixels of ``mask`` (uint8, 0 or 1) in unbroken runs of at least
+    ``run`` along a row: an opening by a one-row kernel, on the rows that
+    hold enough pixels for one."""
+    kept = np.zeros_like(mask)
+    rows = np.flatnonzero(np.count_nonzero(mask, axis=1) >= run)
+    if rows.size:
+        kept[rows] = cv2.morphologyEx(np.ascontiguousarray(mask[rows]), cv2.MORPH_OPEN,
+                                      np.ones((1, run), np.uint8))
+    return kept
+
+
+def _photo_luminance(pixels: np.ndarray) -> tuple[np.ndarray, float]:
+    """Luminance of the photo as loaded, in its own depth for 8- and 16-bit
+    photos (float32 in [0, 1] otherwise), and that depth's full scale."""
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ImageArrayError(f"expected RGB pixels of shape (H, W, 3), got {pixels.shape}")
+    if pixels.dtype in (np.uint8, np.uint16):
+        full, rgb = float(np.iinfo(pixels.dtype).max), pixels
+    elif np.issubdtype(pixels.dtype, np.integer):
+        full, rgb = 1.0, pixels.astype(np.float32) / np.float32(np.iinfo(pixels.dtype).max)
+    else:
+        full, rgb = 1.0, pixels.astype(np.float32)
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY), full
+
+
+def blank_bands(pixels: np.ndarray, *, params: SegmentParams = SegmentParams()) -> np.ndarray:
+    """Blank areas at the photo's border: a capture device's grey band or frame.
+
+    They are not scalp: an analysis leaves them out like the photo's edge.
+    Judged on the photo as loaded (see :func:`_blank_border_area`), since
+    the normalisation would make a blank band uneven. Blank areas covering
+    more than ``blank_max_area_fraction`` of the photo are the photo itself
+    (empty or flat), not a band: none is returned.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W, 3), uint8, uint16 or float in [0, 1]
+        The photo as loaded.
+    params : SegmentParams
+        Uses the ``blank_*`` parameters.
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+
+    Examples
+    --------
+    >>> px = np.random.default_rng(0).integers(90, 150, (60, 80, 3)).astype(np.uint8)
+    >>> px[50:] = 220  # a flat grey band along the bottom
+    >>> band = blank_bands(px)
+    >>> bool(band[55, 40]), bool(band[20, 40])
+    (True, False)
+    """
+    lum, full = _photo_luminance(pixels)
+    band = _blank_border_area(lum.astype(np.float32) * np.float32(1.0 / full), params)
+    if np.count_nonzero(band) > params.blank_max_area_fraction * band.size:
+        return np.zeros(band.shape, dtype=bool)
+    return band
+
+
+def graphic_lines(pixels: np.ndarray, *, params: SegmentParams = SegmentParams()) -> np.ndarray:
+    """Thin straight lines along the photo's rows or columns: scale bars and
+    rulers a capture device burns in (see :func:`_graphic_lines`).
+
+    An analysis paints them over from the pixels around them, so a hair
+    crossing a line stays whole.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W, 3), uint8, uint16 or float in [0, 1]
+        The photo as loaded.
+    params : SegmentParams
+        Uses the ``graphic_line_*`` parameters.
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+
+    Examples
+    --------
+    >>> px = np.full((40, 260, 3), 120, np.uint8)
+    >>> px[20, 10:250] = 30  # a one-pixel dark line, 240 px long
+    >>> lines = graphic_lines(px)
+    >>> bool(lines[20, 80]), bool(lines[5, 80])
+    (True, False)
+    """
+    lum, full = _photo_luminance(pixels)
+    if min(lum.shape) <= 4:
+        return np.zeros(lum.shape, dtype=bool)
+    return _graphic_lines(lum, params.graphic_line_contrast * full, params)
+
+
+def paint_over_lines(pixels: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """A copy of ``pixels`` with the ``lines`` inpainted from the pixels around
+    them (OpenCV's Telea method, radius 3 px): skin continues as skin and a
+    hair crossing a line stays one hair.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W, 3), uint8, uint16 or float
+        The photo. Not modified.
+    lines : ndarray of bool, shape (H, W)
+        Pixels to paint over (see :func:`graphic_lines`).
+
+    Returns
+    -------
+    ndarray, same shape and dtype as ``pixels``
+    """
+    if not lines.any():
+        return pixels.copy()
+    mask = lines.astype(np.uint8)
+    if pixels.dtype == np.uint8:
+        return cv2.inpaint(np.ascontiguousarray(pixels), mask, 3, cv2.INPAINT_TELEA)
+    # Other depths are inpainted one channel at a time (OpenCV's limit).
+    depth = np.uint16 if pixels.dtype == np.uint16 else np.float32
+    channels = [cv2.inpaint(np.ascontiguousarray(pixels[:, :, k], dtype=depth), mask, 3,
+                            cv2.INPAINT_TELEA) for k in range(3)]
+    return np.stack(channels, axis=2).astype(pixels.dtype)
+
+
 def _never_hair(image: np.ndarray, params: SegmentParams) -> np.ndarray:
     """Pixels that are never hair: saturated colours no hair has (graphics
     burnt into the photo: text, rulers, drawn circles) with their
@@ -50,7 +207,7 @@ def _never_hair(image: np.ndarray, params: SegmentParams) -> np.ndarray:
     chroma = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
     graphic = cv2.dilate((chroma > params.max_hair_chroma).astype(np.uint8),
                          np.ones((3, 3), np.uint8)).astype(bool)
-    return graphic | _blank_border_area(image, params)
+    return graphic | _blank_border_area(_channel_sum(image) / np.float32(3.0), params)
 
 
 def clipped_pixels(pixels: np.ndarray, *, params: SegmentParams = SegmentParams()) -> np.ndarray:
