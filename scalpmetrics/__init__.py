@@ -17,8 +17,9 @@ __version__ = "0.1.0"
 #: Version of the JSON records (analysis, comparison, batch tables): 1.1 added
 #: the ``long_hair`` flag and its figure ``shaft_length_mm``; 1.2 the comparison's
 #: ``detection_recall`` (percentage changes corrected for each detector's recall);
-#: 1.3 ``provenance.tracing`` (long hair traced on its joined cores).
-SCHEMA_VERSION = "1.3"
+#: 1.3 ``provenance.tracing`` (long hair traced on its joined cores); 1.4
+#: ``provenance.device_graphics`` (a device's blank band and scale-bar lines left out).
+SCHEMA_VERSION = "1.4"
 
 import importlib
 from typing import TYPE_CHECKING, Any

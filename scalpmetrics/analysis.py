@@ -153,6 +153,8 @@ def analyze(
     record = provenance(photo, calibration, params)
     record["quality_figures"] = figures
     record["tracing"] = tracing
+    record["device_graphics"] = {"blank_band_px": int(np.count_nonzero(band)),
+                                 "line_px": int(np.count_nonzero(lines))}
     if search is not None:
         record["marker"] = search.to_dict()
     if chart is not None:

@@ -68,6 +68,9 @@ def test_band_and_a_strip_along_it_are_left_out_of_the_measured_area(phantom):
     assert result.whole.area_px == expected.sum()
     points = counted_points(result)
     assert (points[:, 1] < h - BAND_ROWS - GUARD_PX).all()
+    graphics = result.provenance["device_graphics"]
+    assert graphics["blank_band_px"] >= BAND_ROWS * phantom.image.shape[1]
+    assert graphics["line_px"] == 0
 
 
 def test_scale_bar_lines_are_found_and_hair_is_not(phantom):
@@ -93,6 +96,8 @@ def test_no_hair_is_counted_along_a_scale_bar(phantom):
 
     assert along_bar(unguarded) > 0  # without the rule the bar is taken for hair
     assert along_bar(barred) == 0
+    assert barred.provenance["device_graphics"]["line_px"] >= 2 * 2 * BAR_LENGTH_PX * 0.9
+    assert plain.provenance["device_graphics"] == {"blank_band_px": 0, "line_px": 0}
     # Any change to a photo moves a few threshold decisions elsewhere (as
     # drawing the sensor noise anew does); the bar adds no hairs beyond that.
     assert abs(barred.whole.hair_count - plain.whole.hair_count) <= 0.1 * plain.whole.hair_count
