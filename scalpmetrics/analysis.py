@@ -53,11 +53,11 @@ from scalpmetrics.quality import (
 )
 from scalpmetrics.regions import build_regions, guarded_area
 from scalpmetrics.segment import (
+    DeviceGraphics,
     HairSegmentation,
-    blank_bands,
     clipped_pixels,
+    device_graphics,
     enlarge_mask,
-    graphic_lines,
     joined_cores,
     paint_over_lines,
     reduce_image,
@@ -136,12 +136,11 @@ def analyze(
     if search is not None and detection is None and not calibration.is_known:
         raise CalibrationError(f"{search.summary}, and no other calibration is given")
     regions = build_regions(pixels.shape, grid=grid, labels=region_labels)
-    band = blank_bands(pixels, params=params.segment)
-    lines = graphic_lines(pixels, params=params.segment)
+    graphics = device_graphics(pixels, params=params.segment)
     chart, excluded, (hairs, mask, figures, tracing) = _chart_and_hair(
-        pixels, detection, (band, lines), calibration.px_per_mm, params)
+        pixels, detection, graphics, calibration.px_per_mm, params)
     measured = guarded_area(pixels.shape, calibration.px_per_mm, params.trace,
-                            outside=band) & ~excluded
+                            outside=graphics.blank_band) & ~excluded
     regions = [Region(r.name, r.mask & measured) for r in regions]
     metrics = measure_regions(regions, hairs, mask, calibration=calibration, params=params.trace)
     flags = tuple(
@@ -153,8 +152,8 @@ def analyze(
     record = provenance(photo, calibration, params)
     record["quality_figures"] = figures
     record["tracing"] = tracing
-    record["device_graphics"] = {"blank_band_px": int(np.count_nonzero(band)),
-                                 "line_px": int(np.count_nonzero(lines))}
+    record["device_graphics"] = {"blank_band_px": int(np.count_nonzero(graphics.blank_band)),
+                                 "line_px": int(np.count_nonzero(graphics.lines))}
     if search is not None:
         record["marker"] = search.to_dict()
     if chart is not None:
@@ -178,7 +177,7 @@ _Measured = tuple[tuple[Hair, ...], np.ndarray, dict[str, float | None], str]
 
 
 def _chart_and_hair(
-    pixels: np.ndarray, marker: MarkerDetection | None, graphics: tuple[np.ndarray, np.ndarray],
+    pixels: np.ndarray, marker: MarkerDetection | None, graphics: DeviceGraphics,
     px_per_mm: float | None, params: Params,
 ) -> tuple[ChartDetection | None, np.ndarray, _Measured]:
     """Look for a colour chart and measure the hair, at once.
@@ -209,16 +208,16 @@ def _chart_and_hair(
 
 def _measure_with(
     pixels: np.ndarray, marker: MarkerDetection | None, chart: ChartDetection | None,
-    graphics: tuple[np.ndarray, np.ndarray], px_per_mm: float | None, params: Params,
+    graphics: DeviceGraphics, px_per_mm: float | None, params: Params,
 ) -> tuple[np.ndarray, _Measured]:
-    """The area left out, and the hair measured with the chart's colour
-    correction (when usable) and the objects and the device's graphics (its
-    blank ``band`` and thin ``lines``: ``graphics``) painted over."""
-    band, lines = graphics
-    excluded = excluded_area(pixels.shape, marker=marker, chart=chart, params=params) | band
+    """The area left out (the objects in view and the device's blank band),
+    and the hair measured with the chart's colour correction (when usable),
+    that area painted over and the device's lines painted out."""
+    excluded = (excluded_area(pixels.shape, marker=marker, chart=chart, params=params)
+                | graphics.blank_band)
     work = correct_colors(pixels, chart) if chart is not None and chart.usable else pixels
-    if lines.any():
-        work = paint_over_lines(work, lines & ~excluded)
+    if graphics.lines.any():
+        work = paint_over_lines(work, graphics.lines & ~excluded)
     if excluded.any():
         work = fill_excluded(work, excluded)
     return excluded, _measure_hair(pixels, work, excluded, px_per_mm, params)

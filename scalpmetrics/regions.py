@@ -73,7 +73,7 @@ def guarded_area(shape: tuple[int, ...], px_per_mm: float | None,
         Gives the strip's width.
     outside : ndarray of bool, shape (H, W), optional
         Pixels outside the field of view although inside the photo (a capture
-        device's blank band, :func:`~scalpmetrics.segment.blank_bands`): they
+        device's blank band, :func:`~scalpmetrics.segment.device_graphics`): they
         are left out, and the strip runs along them as along the photo's edge.
 
     Returns

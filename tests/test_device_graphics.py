@@ -3,6 +3,7 @@ border and thin scale-bar lines are not scalp and never hair."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -10,7 +11,16 @@ from scalpmetrics.analysis import analyze
 from scalpmetrics.io import photo_from_array
 from scalpmetrics.params import Params, SegmentParams
 from scalpmetrics.regions import guarded_area
-from scalpmetrics.segment import blank_bands, graphic_lines, paint_over_lines
+from scalpmetrics.segment import device_graphics, paint_over_lines
+from scalpmetrics.segment.exclusions import _blank_border_area
+
+
+def blank_bands(pixels: np.ndarray) -> np.ndarray:
+    return device_graphics(pixels).blank_band
+
+
+def graphic_lines(pixels: np.ndarray) -> np.ndarray:
+    return device_graphics(pixels).lines
 from scalpmetrics.synthetic import make_phantom
 
 PX_PER_MM = 100.0
@@ -55,6 +65,19 @@ def test_blank_band_is_found_on_the_photo_as_loaded(phantom):
 def test_a_wholly_blank_photo_is_not_a_band():
     flat = np.full((200, 300, 3), 128, np.uint8)
     assert not blank_bands(flat).any()
+
+
+@pytest.mark.parametrize("dtype, full", [(np.uint8, 255), (np.uint16, 65535), (np.float32, 1.0)])
+def test_band_is_found_in_any_depth_and_as_the_float_rule_finds_it(phantom, dtype, full):
+    banded = with_band(phantom.image)
+    pixels = (banded.astype(np.float64) / 255.0 * full).astype(dtype)
+    band = blank_bands(pixels)
+    assert band[-BAND_ROWS:].all() and not band[:BAND_ROWS].any()
+    # The 8-bit shortcut (a window of equal levels) marks what the variance rule does.
+    lum = cv2.cvtColor(banded, cv2.COLOR_RGB2GRAY)
+    params = SegmentParams()
+    assert np.array_equal(_blank_border_area(lum, params),
+                          _blank_border_area(lum.astype(np.float32) / np.float32(255.0), params))
 
 
 def test_band_and_a_strip_along_it_are_left_out_of_the_measured_area(phantom):

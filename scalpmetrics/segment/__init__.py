@@ -63,9 +63,9 @@ from __future__ import annotations
 
 from scalpmetrics.segment.contrast import whitened_contrast
 from scalpmetrics.segment.exclusions import (
-    blank_bands,
+    DeviceGraphics,
     clipped_pixels,
-    graphic_lines,
+    device_graphics,
     paint_over_lines,
 )
 from scalpmetrics.segment.learned_detector import joined_cores
@@ -75,11 +75,11 @@ from scalpmetrics.segment.result import HairSegmentation
 from scalpmetrics.segment.skin import skin_peak
 
 __all__ = [
+    "DeviceGraphics",
     "HairSegmentation",
-    "blank_bands",
     "clipped_pixels",
+    "device_graphics",
     "enlarge_mask",
-    "graphic_lines",
     "hair_fraction",
     "joined_cores",
     "paint_over_lines",

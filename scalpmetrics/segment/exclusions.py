@@ -4,6 +4,9 @@ blank border bands) and those clipped in the photo.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -16,15 +19,14 @@ def _blank_border_area(lum: np.ndarray, params: SegmentParams) -> np.ndarray:
     """Perfectly flat areas joined to the image border (a capture device's
     grey band or frame), grown by the window: not scalp, never hair.
 
-    Pixels whose luminance ``lum`` (float32, fraction of full scale) varies by
-    less than ``blank_max_std`` over a ``blank_window_px`` window are flat;
+    Pixels whose luminance ``lum`` (float32, fraction of full scale, or the
+    8-bit levels of a photo) varies by less than ``blank_max_std`` over a
+    ``blank_window_px`` window are flat;
     flat pieces touching the border and covering at least
     ``blank_min_area_fraction`` of the image are kept.
     """
     k = params.blank_window_px
-    mean = cv2.blur(lum, (k, k))
-    var = cv2.blur(lum * lum, (k, k)) - mean * mean
-    flat = (var < np.float32(params.blank_max_std) ** 2).astype(np.uint8)
+    flat = _flat(lum, k, params.blank_max_std)
     h, w = lum.shape
     min_area_px = params.blank_min_area_fraction * h * w
     if np.count_nonzero(flat) < min_area_px:
@@ -40,6 +42,26 @@ def _blank_border_area(lum: np.ndarray, params: SegmentParams) -> np.ndarray:
     if not keep.any():
         return np.zeros(lum.shape, dtype=bool)
     return cv2.dilate(keep[labels].astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
+
+
+def _flat(lum: np.ndarray, window_px: int, max_std: float) -> np.ndarray:
+    """uint8 mask of the pixels whose luminance has a standard deviation below
+    ``max_std`` (fraction of full scale) over a ``window_px`` square.
+
+    On 8-bit levels the smallest standard deviation a window of ``n`` pixels
+    can have without being flat is ``sqrt(n - 1) / n`` levels (one pixel one
+    level off: 0.196 in a 5 x 5 window), so below that the window's range is
+    tested instead: the same pixels, without a float copy.
+    """
+    k = (window_px, window_px)
+    n = window_px * window_px
+    if lum.dtype == np.uint8 and max_std * 255.0 < math.sqrt(n - 1) / n:
+        kernel = np.ones(k, np.uint8)
+        return (cv2.dilate(lum, kernel) == cv2.erode(lum, kernel)).astype(np.uint8)
+    lum = lum.astype(np.float32) * np.float32(1.0 / 255.0) if lum.dtype == np.uint8 else lum
+    mean = cv2.blur(lum, k)
+    var = cv2.blur(lum * lum, k) - mean * mean
+    return (var < np.float32(max_std) ** 2).astype(np.uint8)
 
 
 def _graphic_lines(lum: np.ndarray, contrast_levels: float, params: SegmentParams) -> np.ndarray:
@@ -104,71 +126,64 @@ def _photo_luminance(pixels: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY), full
 
 
-def blank_bands(pixels: np.ndarray, *, params: SegmentParams = SegmentParams()) -> np.ndarray:
-    """Blank areas at the photo's border: a capture device's grey band or frame.
+@dataclass(frozen=True)
+class DeviceGraphics:
+    """What a capture device drew on a photo (see :func:`device_graphics`).
 
-    They are not scalp: an analysis leaves them out like the photo's edge.
-    Judged on the photo as loaded (see :func:`_blank_border_area`), since
-    the normalisation would make a blank band uneven. Blank areas covering
-    more than ``blank_max_area_fraction`` of the photo are the photo itself
-    (empty or flat), not a band: none is returned.
+    Attributes
+    ----------
+    blank_band : ndarray of bool, shape (H, W)
+        Blank areas at the border (a grey band or frame), grown by
+        ``blank_window_px``: not scalp, left out like the photo's edge.
+    lines : ndarray of bool, shape (H, W)
+        Thin dark straight lines along the rows or columns (scale bars,
+        rulers) with their rims: painted over.
+    """
+
+    blank_band: np.ndarray
+    lines: np.ndarray
+
+
+def device_graphics(pixels: np.ndarray, *, params: SegmentParams = SegmentParams()) -> DeviceGraphics:
+    """Find what a capture device drew on a photo: a blank band at its border
+    and thin dark straight lines along its rows or columns.
+
+    Both are judged on the photo as loaded: the normalisation would make a
+    blank band uneven. A blank area covering more than
+    ``blank_max_area_fraction`` of the photo is the photo itself (empty or
+    flat, which the quality flags report), not a band: none is returned.
+    See :func:`_blank_border_area` and :func:`_graphic_lines` for the rules.
 
     Parameters
     ----------
     pixels : ndarray, shape (H, W, 3), uint8, uint16 or float in [0, 1]
         The photo as loaded.
     params : SegmentParams
-        Uses the ``blank_*`` parameters.
+        Uses the ``blank_*`` and ``graphic_line_*`` parameters.
 
     Returns
     -------
-    ndarray of bool, shape (H, W)
+    DeviceGraphics
 
     Examples
     --------
-    >>> px = np.random.default_rng(0).integers(90, 150, (60, 80, 3)).astype(np.uint8)
+    >>> px = np.random.default_rng(0).integers(90, 150, (60, 260, 3)).astype(np.uint8)
     >>> px[50:] = 220  # a flat grey band along the bottom
-    >>> band = blank_bands(px)
-    >>> bool(band[55, 40]), bool(band[20, 40])
+    >>> px[20, 10:250] = 10  # a one-pixel dark line, 240 px long
+    >>> found = device_graphics(px)
+    >>> bool(found.blank_band[55, 40]), bool(found.blank_band[20, 40])
+    (True, False)
+    >>> bool(found.lines[20, 80]), bool(found.lines[5, 80])
     (True, False)
     """
     lum, full = _photo_luminance(pixels)
-    band = _blank_border_area(lum.astype(np.float32) * np.float32(1.0 / full), params)
+    band = _blank_border_area(lum if lum.dtype == np.uint8 else lum.astype(np.float32) / np.float32(full),
+                              params)
     if np.count_nonzero(band) > params.blank_max_area_fraction * band.size:
-        return np.zeros(band.shape, dtype=bool)
-    return band
-
-
-def graphic_lines(pixels: np.ndarray, *, params: SegmentParams = SegmentParams()) -> np.ndarray:
-    """Thin straight lines along the photo's rows or columns: scale bars and
-    rulers a capture device burns in (see :func:`_graphic_lines`).
-
-    An analysis paints them over from the pixels around them, so a hair
-    crossing a line stays whole.
-
-    Parameters
-    ----------
-    pixels : ndarray, shape (H, W, 3), uint8, uint16 or float in [0, 1]
-        The photo as loaded.
-    params : SegmentParams
-        Uses the ``graphic_line_*`` parameters.
-
-    Returns
-    -------
-    ndarray of bool, shape (H, W)
-
-    Examples
-    --------
-    >>> px = np.full((40, 260, 3), 120, np.uint8)
-    >>> px[20, 10:250] = 30  # a one-pixel dark line, 240 px long
-    >>> lines = graphic_lines(px)
-    >>> bool(lines[20, 80]), bool(lines[5, 80])
-    (True, False)
-    """
-    lum, full = _photo_luminance(pixels)
+        band = np.zeros(band.shape, dtype=bool)
     if min(lum.shape) <= 4:
-        return np.zeros(lum.shape, dtype=bool)
-    return _graphic_lines(lum, params.graphic_line_contrast * full, params)
+        return DeviceGraphics(band, np.zeros(lum.shape, dtype=bool))
+    return DeviceGraphics(band, _graphic_lines(lum, params.graphic_line_contrast * full, params))
 
 
 def paint_over_lines(pixels: np.ndarray, lines: np.ndarray) -> np.ndarray:
@@ -181,7 +196,7 @@ def paint_over_lines(pixels: np.ndarray, lines: np.ndarray) -> np.ndarray:
     pixels : ndarray, shape (H, W, 3), uint8, uint16 or float
         The photo. Not modified.
     lines : ndarray of bool, shape (H, W)
-        Pixels to paint over (see :func:`graphic_lines`).
+        Pixels to paint over (:attr:`DeviceGraphics.lines`).
 
     Returns
     -------
