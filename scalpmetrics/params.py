@@ -202,13 +202,13 @@ class SegmentParams:
     )
     graphic_line_min_px: int = _p(
         200, 10, 100000,
-        "thin lines running straight along a row or column of the photo for at least this many "
-        "pixels are burnt-in graphics (scale bars, rulers), never hair, px",
+        "thin dark lines running straight along a row or column of the photo for at least this "
+        "many pixels are burnt-in graphics (scale bars, rulers), painted over, px",
     )
     graphic_line_contrast: float = _p(
         0.1, 0.0, 1.0,
-        "a graphic line pixel is darker or lighter than the pixels two rows (columns) to either "
-        "side by at least this, fraction of full scale",
+        "a graphic line pixel is darker than the pixels two rows (columns) to either side by at "
+        "least this, fraction of full scale",
     )
     core_percentile: float = _p(
         75.0, 50.0, 100.0, "a piece's core contrast is this percentile of its pixels' contrast, percent"

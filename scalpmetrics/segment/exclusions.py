@@ -21,9 +21,8 @@ def _blank_border_area(lum: np.ndarray, params: SegmentParams) -> np.ndarray:
 
     Pixels whose luminance ``lum`` (float32, fraction of full scale, or the
     8-bit levels of a photo) varies by less than ``blank_max_std`` over a
-    ``blank_window_px`` window are flat;
-    flat pieces touching the border and covering at least
-    ``blank_min_area_fraction`` of the image are kept.
+    ``blank_window_px`` window are flat; flat pieces touching the border and
+    covering at least ``blank_min_area_fraction`` of the image are kept.
     """
     k = params.blank_window_px
     flat = _flat(lum, k, params.blank_max_std)
@@ -73,9 +72,9 @@ def _graphic_lines(lum: np.ndarray, contrast_levels: float, params: SegmentParam
     in the photo's levels), i.e. the line is at most three pixels thick.
     (Light lines are not looked for: the skin between two hairs of a unit is
     one.) Unbroken runs of such pixels at least ``graphic_line_min_px`` long
-    are kept. Columns likewise. A hair would have to lie within about a
-    degree of a row over that length and be no more than three pixels wide
-    to pass. Where a line crosses a hair as dark as itself the test fails
+    are kept. Columns likewise. A hair would have to lie within
+    ``1 / graphic_line_min_px`` radians of a row (a third of a degree at 200
+    px) over that length and be no more than three pixels wide to pass. Where a line crosses a hair as dark as itself the test fails
     there, and a piece shorter than the minimum run is missed. (Bridging
     such gaps was tried: on unclipped phantoms it joined the crossings of
     thin hairs along a row into lines.)
