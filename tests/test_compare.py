@@ -14,10 +14,13 @@ import numpy as np
 import pytest
 from course_truth import truth_analysis
 
+from scalpmetrics.analysis import analyze
 from scalpmetrics.compare import CHANGE_METRICS, compare_analyses, compare_visits, parse_date
 from scalpmetrics.errors import ComparisonError, RegistrationError
+from scalpmetrics.io import photo_from_array
 from scalpmetrics.measure import mean_shaft_width, point_in_mask, width_weights
 from scalpmetrics.params import CompareParams, Params, QualityParams
+from scalpmetrics.register import apply_homography
 from scalpmetrics.report import to_json
 from scalpmetrics.synthetic import PhantomSpec, make_course, repeat_capture
 
@@ -195,6 +198,27 @@ def test_no_biological_change_is_not_beyond_the_detectable_change():
         assert change.beyond_mdc is False
         lo, hi = change.ci95["hair_count_change_pct"]
         assert lo < 0 < hi
+
+
+def test_a_device_band_in_every_photo_is_left_out_of_the_common_area():
+    """A grey band burnt in at the same place in every photo hides a different
+    strip of scalp in each: its hairs must not pass for lost or new ones."""
+    course = make_course(seed=13, n_visits=3, base=PhantomSpec(width_px=800, height_px=640),
+                         response="none")
+    band_rows = 60
+    photos = [photo_from_array(np.concatenate(
+        [v.image[:-band_rows], np.full_like(v.image[-band_rows:], 220)])) for v in course.visits]
+    result = compare_analyses(photos, [analyze(p, px_per_mm=100.0) for p in photos])
+    guard_px = Params().trace.edge_guard_um * 100.0 / 1000.0
+    last_seen_row = 640 - band_rows - guard_px
+    assert not result.common_mask[int(last_seen_row):].any()
+    rows, cols = np.nonzero(result.common_mask)
+    points = np.stack([cols, rows], axis=1).astype(float)
+    for reg in result.registrations:
+        assert apply_homography(reg.followup_from_baseline, points)[:, 1].max() < last_seen_row
+    for change in result.changes:
+        assert change.lost_hairs <= 1 and change.new_hairs <= 1
+        assert abs(change.hair_count_change_pct) <= 2.0
 
 
 def test_regions_partition_the_common_area(strong_result):

@@ -19,24 +19,30 @@ _MASK_CHUNK_PX = 1 << 20
 
 @dataclass(frozen=True, eq=False)
 class _CommonArea:
-    """The part of the baseline that every registered photo shows, a margin from every edge.
+    """The part of the baseline that every registered photo shows, a margin from
+    every edge, less what hides the scalp in any photo.
 
     A photo's field is ``-0.5 <= x < width - 0.5`` (pixel centres on integers);
     the margin is in baseline px and scaled by the registration in a follow-up.
+    A photo's ``hidden`` pixels (see :func:`_hidden`) are left out wherever
+    they fall.
     """
 
-    fields: tuple[tuple[tuple[int, ...], np.ndarray | None, float], ...]  # shape, matrix, margin
+    # shape, matrix (baseline -> photo), margin, hidden pixels of the photo
+    fields: tuple[tuple[tuple[int, ...], np.ndarray | None, float, np.ndarray | None], ...]
 
     @classmethod
     def build(
         cls,
-        baseline_shape: tuple[int, ...],
-        followups: Sequence[tuple[tuple[int, ...], Registration]],
+        baseline: tuple[tuple[int, ...], np.ndarray | None],
+        followups: Sequence[tuple[tuple[int, ...], np.ndarray | None, Registration]],
         margin_px: float,
     ) -> _CommonArea:
-        fields = [(tuple(baseline_shape[:2]), None, margin_px)]
-        fields += [(tuple(shape[:2]), reg.followup_from_baseline, margin_px * (reg.scale or 1.0))
-                   for shape, reg in followups]
+        """From each photo's shape and hidden pixels (``None``: none), and each
+        follow-up's registration."""
+        fields = [(tuple(baseline[0][:2]), None, margin_px, baseline[1])]
+        fields += [(tuple(shape[:2]), reg.followup_from_baseline, margin_px * (reg.scale or 1.0),
+                    hidden) for shape, hidden, reg in followups]
         return cls(tuple(fields))
 
     def contains(self, xy: np.ndarray) -> np.ndarray:
@@ -44,11 +50,14 @@ class _CommonArea:
         from scalpmetrics.register import apply_homography
 
         ok = np.ones(len(xy), bool)
-        for (h, w), matrix, margin in self.fields:
+        for (h, w), matrix, margin, hidden in self.fields:
             q = xy if matrix is None else apply_homography(matrix, xy)
             lo = margin - 0.5
             ok &= (q[:, 0] >= lo) & (q[:, 0] < w - 0.5 - margin)
             ok &= (q[:, 1] >= lo) & (q[:, 1] < h - 0.5 - margin)
+            if hidden is not None:
+                row, col, seen = _pixel_of(q, (h, w))
+                ok &= ~(hidden[row, col] & seen)
         return ok
 
     def mask(self) -> np.ndarray:
@@ -62,6 +71,32 @@ class _CommonArea:
             xy = np.stack(np.meshgrid(xs, rows), -1).reshape(-1, 2)
             out[r0:r0 + len(rows)] = self.contains(xy).reshape(len(rows), w)
         return out
+
+
+def _hidden(analysis: Analysis, params: Params) -> np.ndarray | None:
+    """Pixels of a photo that hide its scalp: those its analysis left out
+    besides the strip along the photo's edge (a marker, a colour chart, a
+    device's blank band with the strip along it), continued into that strip
+    as far as the strip is wide (the comparison keeps a narrower margin of its
+    own there). ``None`` when there are none or the analysis carries no
+    measured area."""
+    import cv2
+
+    from scalpmetrics.regions import guarded_area
+
+    measured = analysis.measured_area
+    if measured is None:
+        return None
+    px_per_mm = analysis.calibration.px_per_mm
+    inside = guarded_area(measured.shape, px_per_mm, params.trace)
+    hidden = inside & ~measured
+    if not hidden.any():
+        return None
+    strip_px = (params.trace.edge_guard_px if px_per_mm is None
+                else params.trace.edge_guard_um * px_per_mm / UM_PER_MM)
+    reach = int(np.ceil(strip_px))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    return hidden | (cv2.dilate(hidden.astype(np.uint8), kernel).astype(bool) & ~inside)
 
 
 def _pixel_of(xy: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

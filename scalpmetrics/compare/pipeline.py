@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from scalpmetrics.compare.area import _CommonArea, _map_hairs
+from scalpmetrics.compare.area import _CommonArea, _hidden, _map_hairs
 from scalpmetrics.compare.changes import _visit_change
 from scalpmetrics.compare.dates import _months, _trend, load_visits, resolve_capture_dates
 from scalpmetrics.compare.matching import _cross_check, _on_baseline_terms
@@ -147,8 +147,10 @@ def compare_analyses(
     cp = params.compare
     to_px = (lambda um: um * scale / UM_PER_MM) if scale else None
     margin_px = to_px(cp.common_margin_um) if to_px else cp.common_margin_px
-    area = _CommonArea.build(masks[0].shape, [(m.shape, r) for m, r in zip(masks[1:], regs)
-                                              if r.registered], margin_px)
+    hidden = [_hidden(a, params) for a in analyses]
+    area = _CommonArea.build((masks[0].shape, hidden[0]),
+                             [(m.shape, h, r) for m, h, r in zip(masks[1:], hidden[1:], regs)
+                              if r.registered], margin_px)
     common = area.mask()
     if not common.any():
         raise ComparisonError("the photos share no common area once registered")
