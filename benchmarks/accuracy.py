@@ -77,6 +77,7 @@ from scalpmetrics.match import assign_points
 from scalpmetrics.measure import point_in_mask
 from scalpmetrics.params import Params
 from scalpmetrics.regions import guarded_area
+from scalpmetrics.segment import thin_dark_runs
 from scalpmetrics.synthetic import conditions, make_phantom
 
 from overrides import parse_overrides  # benchmarks/overrides.py
@@ -91,14 +92,6 @@ PATCH_PX_PER_MM = 90.0
 LOCATE_RADIUS_UM = 150.0
 #: Loose cut fragments strewn on each phantom of the loose-hair check.
 LOOSE_HAIRS = 10
-#: A burnt-in scale bar: a line at least this long (px), ...
-SCALE_BAR_MIN_PX = 200
-#: ... at most this thick (px: darker than the pixels this far to both sides) ...
-SCALE_BAR_REACH_PX = 3
-#: ... by at least this many grey levels, ...
-SCALE_BAR_DARKER = 25
-#: ... and this far from the top and bottom (the device's banner and grey band), px.
-SCALE_BAR_MARGIN_PX = 40
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -258,26 +251,24 @@ def _longest_line_px(line: np.ndarray) -> int:
 
 
 def scale_bar_px(pixels: np.ndarray) -> int:
-    """Length of the longest thin, dark, straight horizontal or vertical line in
-    an 8-bit RGB photo, px, away from its top and bottom rows: the capture
-    device's 1.0 mm scale bar where it is burnt in (0 or short otherwise)."""
-    grey = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY).astype(np.int16)
-    k, d = SCALE_BAR_REACH_PX, SCALE_BAR_DARKER
-    inner = grey[k:-k, k:-k]
-    across_rows = (inner < grey[:-2 * k, k:-k] - d) & (inner < grey[2 * k:, k:-k] - d)
-    across_cols = (inner < grey[k:-k, :-2 * k] - d) & (inner < grey[k:-k, 2 * k:] - d)
-    margin = SCALE_BAR_MARGIN_PX
-    return max(_longest_line_px(across_rows[margin:-margin]),
-               _longest_line_px(across_cols[:, margin:-margin].T))
+    """Length of the longest thin dark line straight along a row or column of
+    an 8-bit RGB photo, px, found by the rule the analysis paints such lines
+    over with (:func:`scalpmetrics.segment.thin_dark_runs`): the capture
+    device's 1.0 mm scale bar where it is burnt in, 0 otherwise."""
+    grey = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+    segment = PARAMS.segment
+    runs = thin_dark_runs(grey, segment.graphic_line_contrast * 255.0,
+                          segment.graphic_line_min_px).astype(bool)
+    return max(_longest_line_px(runs), _longest_line_px(runs.T))
 
 
 def _print_scale_bars(bars_px: list[int], n_photos: int) -> None:
     """The assumed scale against the scale bars burnt into some photos."""
-    bars = np.array([b for b in bars_px if b >= SCALE_BAR_MIN_PX])
+    bars = np.array([b for b in bars_px if b > 0])
     if bars.size == 0:
         print(f"  scale bars: none found in {n_photos} photos")
         return
-    print(f"  scale bars (thin dark straight lines >= {SCALE_BAR_MIN_PX} px; the device's "
+    print(f"  scale bars (thin dark straight lines >= {PARAMS.segment.graphic_line_min_px} px; the device's "
           f"1.0 mm bar): {bars.size} of {n_photos} photos, median {np.median(bars):.0f} px "
           f"(range {bars.min()}-{bars.max()}; shorter ones are bars crossed by a "
           f"hair), against the assumed {FDU_PX_PER_MM:.0f} px/mm")

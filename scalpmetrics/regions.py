@@ -56,6 +56,14 @@ def edge_strip(shape: tuple[int, ...], width_px: float) -> np.ndarray:
     return rows[:, None] | cols[None, :]
 
 
+def edge_guard_px(px_per_mm: float | None, params: TraceParams = TraceParams()) -> float:
+    """Width of the strip an analysis leaves out along the photo's edges, px:
+    ``params.edge_guard_um`` at the photo's scale (``edge_guard_px`` when
+    ``px_per_mm`` is ``None``)."""
+    return (params.edge_guard_px if px_per_mm is None
+            else params.edge_guard_um * px_per_mm / UM_PER_MM)
+
+
 def guarded_area(shape: tuple[int, ...], px_per_mm: float | None,
                  params: TraceParams = TraceParams(),
                  outside: np.ndarray | None = None) -> np.ndarray:
@@ -80,8 +88,7 @@ def guarded_area(shape: tuple[int, ...], px_per_mm: float | None,
     -------
     ndarray of bool, shape (H, W)
     """
-    width_px = (params.edge_guard_px if px_per_mm is None
-                else params.edge_guard_um * px_per_mm / UM_PER_MM)
+    width_px = edge_guard_px(px_per_mm, params)
     strip = edge_strip(shape, width_px)
     if outside is not None and outside.any():
         width = min(float(width_px), min(shape[:2]) / 4.0)

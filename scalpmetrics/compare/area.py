@@ -82,7 +82,7 @@ def _hidden(analysis: Analysis, params: Params) -> np.ndarray | None:
     measured area."""
     import cv2
 
-    from scalpmetrics.regions import guarded_area
+    from scalpmetrics.regions import edge_guard_px, guarded_area
 
     measured = analysis.measured_area
     if measured is None:
@@ -92,9 +92,7 @@ def _hidden(analysis: Analysis, params: Params) -> np.ndarray | None:
     hidden = inside & ~measured
     if not hidden.any():
         return None
-    strip_px = (params.trace.edge_guard_px if px_per_mm is None
-                else params.trace.edge_guard_um * px_per_mm / UM_PER_MM)
-    reach = int(np.ceil(strip_px))
+    reach = int(np.ceil(edge_guard_px(px_per_mm, params.trace)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     return hidden | (cv2.dilate(hidden.astype(np.uint8), kernel).astype(bool) & ~inside)
 

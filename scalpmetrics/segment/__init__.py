@@ -67,6 +67,7 @@ from scalpmetrics.segment.exclusions import (
     clipped_pixels,
     device_graphics,
     paint_over_lines,
+    thin_dark_runs,
 )
 from scalpmetrics.segment.learned_detector import joined_cores
 from scalpmetrics.segment.pipeline import hair_fraction, segment_hair, segment_hair_fraction
@@ -88,6 +89,7 @@ __all__ = [
     "segment_hair",
     "segment_hair_fraction",
     "skin_peak",
+    "thin_dark_runs",
     "whitened_contrast",
     "working_factor",
 ]

@@ -65,27 +65,49 @@ def _flat(lum: np.ndarray, window_px: int, max_std: float) -> np.ndarray:
 
 def _graphic_lines(lum: np.ndarray, contrast_levels: float, params: SegmentParams) -> np.ndarray:
     """Thin dark straight lines along the rows or columns of the photo (scale
-    bars, rulers, frames drawn by the capture device), grown over their rims.
+    bars, rulers, frames drawn by the capture device; see
+    :func:`thin_dark_runs`), grown over their rims by two pixels."""
+    lines = thin_dark_runs(lum, contrast_levels, params.graphic_line_min_px)
+    return cv2.dilate(lines, np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def thin_dark_runs(lum: np.ndarray, contrast_levels: float, run_px: int) -> np.ndarray:
+    """Pixels of thin dark lines running straight along a row or a column.
 
     A pixel is on a line along a row when it is darker than the pixels two
-    rows above and below it by ``contrast_levels`` (``graphic_line_contrast``
-    in the photo's levels), i.e. the line is at most three pixels thick.
-    (Light lines are not looked for: the skin between two hairs of a unit is
-    one.) Unbroken runs of such pixels at least ``graphic_line_min_px`` long
-    are kept. Columns likewise. A hair would have to lie within
-    ``1 / graphic_line_min_px`` radians of a row (a third of a degree at 200
-    px) over that length and be no more than three pixels wide to pass. Where a line crosses a hair as dark as itself the test fails
-    there, and a piece shorter than the minimum run is missed. (Bridging
-    such gaps was tried: on unclipped phantoms it joined the crossings of
-    thin hairs along a row into lines.)
+    rows above and below it by ``contrast_levels`` (in ``lum``'s levels), i.e.
+    the line is at most three pixels thick. (Light lines are not looked for:
+    the skin between two hairs of a unit is one.) Unbroken runs of such
+    pixels at least ``run_px`` long are kept. Columns likewise. A hair would
+    have to lie within ``1 / run_px`` radians of a row (a third of a degree at
+    200 px) over that length and be no more than three pixels wide to pass.
+    Where a line crosses a hair as dark as itself the test fails there, and a
+    piece shorter than the run is missed. (Bridging such gaps was tried: on
+    unclipped phantoms it joined the crossings of thin hairs along a row into
+    lines.)
+
+    Parameters
+    ----------
+    lum : ndarray, shape (H, W), uint8, uint16 or float32
+        Luminance of the photo as loaded.
+    contrast_levels : float
+        How much darker than both sides, in ``lum``'s levels.
+    run_px : int
+        Shortest run kept, px.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W)
+        1 on the lines.
     """
-    run = params.graphic_line_min_px
     lines = np.zeros(lum.shape, np.uint8)
+    if min(lum.shape) <= 4:
+        return lines
     along = _darker_than_both(lum[2:-2], lum[:-4], lum[4:], contrast_levels)
-    lines[2:-2] = _runs_along_rows(along, run)
+    lines[2:-2] = _runs_along_rows(along, run_px)
     across = _darker_than_both(lum[:, 2:-2], lum[:, :-4], lum[:, 4:], contrast_levels)
-    lines[:, 2:-2] |= _runs_along_rows(np.ascontiguousarray(across.T), run).T
-    return cv2.dilate(lines, np.ones((5, 5), np.uint8)).astype(bool)
+    lines[:, 2:-2] |= _runs_along_rows(np.ascontiguousarray(across.T), run_px).T
+    return lines
 
 
 def _darker_than_both(mid: np.ndarray, before: np.ndarray, after: np.ndarray,
@@ -113,13 +135,11 @@ def _runs_along_rows(mask: np.ndarray, run: int) -> np.ndarray:
 
 def _photo_luminance(pixels: np.ndarray) -> tuple[np.ndarray, float]:
     """Luminance of the photo as loaded, in its own depth for 8- and 16-bit
-    photos (float32 in [0, 1] otherwise), and that depth's full scale."""
+    photos (float32 for float photos in [0, 1]), and that depth's full scale."""
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ImageArrayError(f"expected RGB pixels of shape (H, W, 3), got {pixels.shape}")
     if pixels.dtype in (np.uint8, np.uint16):
         full, rgb = float(np.iinfo(pixels.dtype).max), pixels
-    elif np.issubdtype(pixels.dtype, np.integer):
-        full, rgb = 1.0, pixels.astype(np.float32) / np.float32(np.iinfo(pixels.dtype).max)
     else:
         full, rgb = 1.0, pixels.astype(np.float32)
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY), full
@@ -151,7 +171,7 @@ def device_graphics(pixels: np.ndarray, *, params: SegmentParams = SegmentParams
     blank band uneven. A blank area covering more than
     ``blank_max_area_fraction`` of the photo is the photo itself (empty or
     flat, which the quality flags report), not a band: none is returned.
-    See :func:`_blank_border_area` and :func:`_graphic_lines` for the rules.
+    See :func:`_blank_border_area` and :func:`thin_dark_runs` for the rules.
 
     Parameters
     ----------
@@ -180,8 +200,6 @@ def device_graphics(pixels: np.ndarray, *, params: SegmentParams = SegmentParams
                               params)
     if np.count_nonzero(band) > params.blank_max_area_fraction * band.size:
         band = np.zeros(band.shape, dtype=bool)
-    if min(lum.shape) <= 4:
-        return DeviceGraphics(band, np.zeros(lum.shape, dtype=bool))
     return DeviceGraphics(band, _graphic_lines(lum, params.graphic_line_contrast * full, params))
 
 
