@@ -558,6 +558,14 @@ class CompareParams:
     cross_check_tolerance_px: int = _p(
         2, 0, 50, "the same for uncalibrated photos, px"
     )
+    course_second_look: bool = _p(
+        True, doc="a hair an earlier follow-up counted new, which this follow-up's hair mask "
+        "shows but its detector did not count (merged with a unit mate), is new here too",
+    )
+    second_look_max_baseline_fraction: float = _p(
+        0.2, 0.0, 1.0, "... when the baseline's hair mask covers at most this share of its "
+        "shaft (sampled as in the cross-check), fraction",
+    )
     recall_correction: bool = _p(
         True, doc="percentage changes count each hair as 1 / (its photo's detector recall for "
         "its class), estimated from the hairs both visits hold (scalpmetrics.recall)",
@@ -584,16 +592,16 @@ class CompareParams:
         "they are scaled by sqrt(reference / baseline hairs) (counting statistics)",
     )
     repeat_sem_hair_count_pct: float = _p(
-        0.65, 0.0, 100.0, "standard error of one capture's hair count, percent"
+        0.67, 0.0, 100.0, "standard error of one capture's hair count, percent"
     )
     repeat_sem_terminal_count_pct: float = _p(
-        0.56, 0.0, 100.0, "standard error of one capture's terminal count, percent"
+        0.61, 0.0, 100.0, "standard error of one capture's terminal count, percent"
     )
     repeat_sem_cumulative_thickness_pct: float = _p(
-        1.75, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
+        1.71, 0.0, 100.0, "standard error of one capture's cumulative thickness, percent"
     )
     repeat_sem_coverage_points: float = _p(
-        0.36, 0.0, 100.0, "standard error of one capture's coverage, percentage points"
+        0.37, 0.0, 100.0, "standard error of one capture's coverage, percentage points"
     )
 
     def __post_init__(self) -> None:

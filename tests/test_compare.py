@@ -123,6 +123,79 @@ def test_cross_check_absorbs_hairs_the_detector_missed_in_one_visit(strong):
     assert checked.lost_hairs == truth["lost_hairs"] and checked.missed_hairs >= 4
 
 
+def test_a_later_visit_counts_new_hairs_an_earlier_one_found(strong):
+    """Visit 2's detector misses every other hair that grew in by visit 1 (as
+    when a new hair runs merged with its unit mate); its hair mask still shows
+    them, so the second look across follow-ups counts them new at visit 2."""
+    photos, analyses = _truth_inputs(strong)
+    base_ids = {h.hair_id for h in analyses[0].hairs if h.counted}
+    grown = [h.hair_id for h in analyses[1].hairs if h.counted and h.hair_id not in base_ids]
+    missed = set(grown[::2])
+    later = analyses[2]
+    analyses[2] = dataclasses.replace(later, hairs=tuple(
+        dataclasses.replace(h, counted=h.counted and h.hair_id not in missed)
+        for h in later.hairs))
+    truth = strong.true_change[1]
+    one_look = Params(compare=dataclasses.replace(EXACT.compare, course_second_look=False))
+    alone = compare_analyses(photos, analyses, params=one_look).changes[1]
+    both = compare_analyses(photos, analyses, params=EXACT).changes[1]
+    assert len(missed) >= 3
+    assert alone.hair_count_change < truth["hair_count_change"]
+    assert both.hair_count_change == truth["hair_count_change"]
+    assert both.new_hairs == truth["new_hairs"]
+    assert both.hair_count_change == both.new_hairs - both.lost_hairs
+    # The first follow-up has no earlier one to look at.
+    assert compare_analyses(photos, analyses, params=EXACT).changes[0] == \
+        compare_analyses(photos, analyses, params=one_look).changes[0]
+
+
+def _one_new_hair(baseline_cover_px: int, shown_later: bool, counted_later: bool):
+    """A hair counted new at visit 1 along row 50 from x = 20 to 80 (identity
+    registrations): the hairs ``_new_earlier`` gives visit 2 when the baseline's
+    mask covers its first ``baseline_cover_px`` and visit 2's mask shows it or
+    not, and visit 2 counted a new hair there or not."""
+    from types import SimpleNamespace
+
+    from scalpmetrics.compare.matching import _new_earlier
+    from scalpmetrics.compare.results import MappedHairs
+    from scalpmetrics.match import HairMatching
+
+    def mapped(n):
+        return MappedHairs(hair_index=np.arange(n), xy_baseline=np.tile([[20.0, 50.0]], (n, 1)),
+                           width_um=np.full(n, 60.0), terminal=np.ones(n, bool),
+                           width_weight_px=np.ones(n), inside=np.ones(n, bool),
+                           direction_baseline=np.tile([[1.0, 0.0]], (n, 1)))
+
+    def matching(new):
+        empty = np.zeros(0, int)
+        return HairMatching(pairs=np.zeros((0, 2), int), distance_px=np.zeros(0),
+                            new=np.array(new, int), lost=empty, thickened=empty, thinned=empty)
+
+    hair = SimpleNamespace(emergence_xy_px=(20.0, 50.0), tip_xy_px=(80.0, 50.0))
+    analyses = tuple(SimpleNamespace(hairs=(hair,)) for _ in range(3))
+    masks = [np.zeros((100, 100), bool) for _ in range(3)]
+    masks[0][49:52, 20:20 + baseline_cover_px] = True
+    masks[2][49:52, 20:81] = shown_later
+    later = [0] if counted_later else []
+    regs = [SimpleNamespace(followup_from_baseline=np.eye(3))] * 2
+    return _new_earlier(2, analyses, [mapped(0), mapped(1), mapped(len(later))],
+                        [None, matching([0]), matching(later)], tuple(masks), regs,
+                        CompareParams(), gate_px=10.0, tolerance_px=2)
+
+
+@pytest.mark.parametrize("baseline_cover_px, shown_later, counted_later, taken", [
+    (0, True, False, 1),    # a clear new hair, shown but not counted later: taken
+    (6, True, False, 1),    # the baseline shows a tenth of it: still clear
+    (25, True, False, 0),   # the baseline shows 40 % of it: not clearly new
+    (0, False, False, 0),   # the later photo does not show it
+    (0, True, True, 0),     # the later visit counted it new itself
+])
+def test_the_second_look_takes_only_clear_new_hairs_a_later_photo_shows(
+        baseline_cover_px, shown_later, counted_later, taken):
+    extra = _one_new_hair(baseline_cover_px, shown_later, counted_later)
+    assert (0 if extra is None else extra.hair_index.size) == taken
+
+
 def _baseline_missing_every_sixth(course):
     """Perfect analyses, except that the baseline's "detector" misses every 6th hair
     the follow-up also holds."""

@@ -54,6 +54,7 @@ def _visit_change(
     layers: _Layers,
     mm2_per_px: float | None,
     matching: HairMatching,
+    new_earlier: int,
     recall: DetectionRecall | None,
     rng: np.random.Generator,
     params: Params,
@@ -104,7 +105,7 @@ def _visit_change(
         beyond_mdc_metrics=beyond,
         regions=regions,
         detection_recall=None if recall is None else recall.to_dict(),
-        **matching.counts(),
+        **{**matching.counts(), "new_hairs": matching.new.size + new_earlier},
         **info,
     )
 

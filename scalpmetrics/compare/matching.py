@@ -1,11 +1,12 @@
-"""Matched hairs of a follow-up: cross-checked, then counted on the baseline's terms."""
+"""Matched hairs of a follow-up: cross-checked, counted on the baseline's terms, and
+given the new hairs of earlier follow-ups that its photo shows (the second look)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from scalpmetrics.compare.results import MappedHairs
-from scalpmetrics.match import HairMatching, cross_check, shaft_evidence
+from scalpmetrics.match import HairMatching, assign_points, cross_check, shaft_evidence
 from scalpmetrics.params import CompareParams
 from scalpmetrics.recall import DetectionRecall
 from scalpmetrics.register import Registration
@@ -80,3 +81,89 @@ def _on_baseline_terms(follow: MappedHairs, base: MappedHairs, matching: HairMat
     pairs = matching.pairs.reshape(-1, 2)
     follow_w[pairs[:, 1]] = base_weights[pairs[:, 0]]
     return hairs, np.concatenate([follow_w[keep], base_weights[add]])
+
+
+def _new_earlier(
+    v: int,
+    analyses: tuple[Analysis, ...],
+    mapped: list[MappedHairs | None],
+    matchings: list[HairMatching | None],
+    masks: tuple[np.ndarray, ...],
+    regs: list[Registration],
+    cp: CompareParams,
+    gate_px: float,
+    tolerance_px: int,
+) -> MappedHairs | None:
+    """The hairs an earlier follow-up counted new that follow-up ``v`` shows
+    but did not count (``compare.course_second_look``), or ``None``.
+
+    A new hair growing in beside a unit mate may run merged with the mate in
+    one photo and apart in another; where it ran apart it was counted new.
+    Such a hair of an earlier follow-up ``j`` is taken as new at ``v`` too when
+    the baseline's hair mask covers at most
+    ``second_look_max_baseline_fraction`` of its shaft (a clear new hair), no
+    hair ``v`` counted new, or took for a baseline miss, lies within the
+    matching gate, and ``v``'s hair mask covers at least
+    ``cross_check_min_fraction`` of its shaft. Each hair is taken once, from
+    the earliest follow-up that counted it.
+    """
+    own = mapped[v]
+    assert own is not None and matchings[v] is not None
+    taken = own.xy_baseline[np.concatenate([matchings[v].new, matchings[v].missed_in_baseline])]
+    rows: list[tuple[int, np.ndarray]] = []
+
+    def evidence(j: int, index: np.ndarray, mask: np.ndarray,
+                 mask_from_j: np.ndarray) -> np.ndarray:
+        found = [analyses[j].hairs[i] for i in mapped[j].hair_index[index]]
+        return shaft_evidence(
+            np.array([h.emergence_xy_px for h in found]), np.array([h.tip_xy_px for h in found]),
+            mask, mask_from_j, span=(cp.cross_check_span_start, cp.cross_check_span_end),
+            samples=cp.cross_check_samples, tolerance_px=tolerance_px,
+        )
+
+    for j in range(1, v):
+        hairs, matching = mapped[j], matchings[j]
+        if hairs is None or matching is None:
+            continue
+        new = matching.new[hairs.inside[matching.new]]
+        pairs, _ = assign_points(taken, hairs.xy_baseline[new], max_distance=gate_px)
+        new = np.delete(new, pairs[:, 1])
+        if new.size == 0:
+            continue
+        j_from_baseline = regs[j - 1].followup_from_baseline
+        clear = evidence(j, new, masks[0], np.linalg.inv(j_from_baseline))
+        new = new[clear <= cp.second_look_max_baseline_fraction]
+        if new.size == 0:
+            continue
+        v_from_j = regs[v - 1].followup_from_baseline @ np.linalg.inv(j_from_baseline)
+        shown = new[evidence(j, new, masks[v], v_from_j) >= cp.cross_check_min_fraction]
+        rows.append((j, shown))
+        taken = np.vstack([taken, hairs.xy_baseline[new]])
+    if not any(index.size for _, index in rows):
+        return None
+
+    def cat(name: str) -> np.ndarray | None:
+        parts = [getattr(mapped[j], name) for j, _ in rows]
+        if any(p is None for p in parts):
+            return None
+        return np.concatenate([p[index] for p, (_, index) in zip(parts, rows)])
+
+    return MappedHairs(
+        hair_index=np.full(sum(index.size for _, index in rows), -1),
+        xy_baseline=cat("xy_baseline"), width_um=cat("width_um"), terminal=cat("terminal"),
+        width_weight_px=cat("width_weight_px"), inside=cat("inside"),
+        direction_baseline=cat("direction_baseline"),
+    )
+
+
+def _with_hairs(hairs: MappedHairs, weights: np.ndarray | None, extra: MappedHairs
+                ) -> tuple[MappedHairs, np.ndarray | None]:
+    """``hairs`` and ``extra`` (each of weight 1) as one visit's hairs."""
+
+    def cat(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None or b is None else np.concatenate([a, b])
+
+    out = MappedHairs(**{name: cat(getattr(hairs, name), getattr(extra, name))
+                         for name in ("hair_index", "xy_baseline", "width_um", "terminal",
+                                      "width_weight_px", "inside", "direction_baseline")})
+    return out, cat(weights, np.ones(extra.hair_index.size))

@@ -18,7 +18,8 @@ import numpy as np
 from scalpmetrics.compare.area import _CommonArea, _hidden, _map_hairs
 from scalpmetrics.compare.changes import _visit_change
 from scalpmetrics.compare.dates import _months, _trend, load_visits, resolve_capture_dates
-from scalpmetrics.compare.matching import _cross_check, _on_baseline_terms
+from scalpmetrics.compare.matching import (_cross_check, _new_earlier, _on_baseline_terms,
+                                           _with_hairs)
 from scalpmetrics.compare.provenance import _provenance
 from scalpmetrics.compare.results import Comparison, MappedHairs, VisitChange
 from scalpmetrics.compare.sums import _Layers
@@ -166,16 +167,10 @@ def compare_analyses(
     base_hairs = _map_hairs(base, None, area, scale, params)
     mapped: list[MappedHairs | None] = [base_hairs]
     matchings: list[HairMatching | None] = [None]
-    changes: list[VisitChange] = []
     for v, (analysis, reg) in enumerate(zip(analyses[1:], regs), start=1):
-        info: dict[str, Any] = dict(
-            visit=v, image_path=analysis.image.path, capture_date=capture_dates[v],
-            months_since_baseline=None if months is None else months[v],
-        )
         if not reg.registered:
             mapped.append(None)
             matchings.append(None)
-            changes.append(VisitChange(status="registration_failed", **info))
             continue
         hairs = _map_hairs(analysis, reg, area, scale, params)
         matching = match_hairs(
@@ -190,6 +185,16 @@ def compare_analyses(
                                     (masks[0], masks[v]), reg, cp, gate_px, tolerance_px)
         mapped.append(hairs)
         matchings.append(matching)
+    changes: list[VisitChange] = []
+    for v, (analysis, reg) in enumerate(zip(analyses[1:], regs), start=1):
+        info: dict[str, Any] = dict(
+            visit=v, image_path=analysis.image.path, capture_date=capture_dates[v],
+            months_since_baseline=None if months is None else months[v],
+        )
+        hairs, matching = mapped[v], matchings[v]
+        if hairs is None or matching is None:
+            changes.append(VisitChange(status="registration_failed", **info))
+            continue
         rng = np.random.default_rng([cp.seed, v])
         recall = (detection_recall(matching, base_hairs.terminal, hairs.terminal,
                                    min_hairs=cp.recall_min_hairs, floor=cp.recall_floor)
@@ -201,10 +206,16 @@ def compare_analyses(
                         recall.weights("baseline", base_hairs.terminal, base_hairs.hair_index.size))
         follow_hairs, follow_weights = _on_baseline_terms(hairs, base_hairs, matching, recall,
                                                           base_weights)
+        earlier = (_new_earlier(v, analyses, mapped, matchings, masks, regs, cp, gate_px,
+                                tolerance_px)
+                   if cp.course_second_look and cp.cross_check else None)
+        if earlier is not None:
+            follow_hairs, follow_weights = _with_hairs(follow_hairs, follow_weights, earlier)
         base_sums = layers.sums(base_hairs, masks[0], None, base_weights)
         follow_sums = layers.sums(follow_hairs, masks[v], reg, follow_weights)
+        n_earlier = 0 if earlier is None else earlier.hair_index.size
         changes.append(_visit_change(info, base_sums, follow_sums, layers, mm2_per_px, matching,
-                                     recall, rng, params))
+                                     n_earlier, recall, rng, params))
     flags = tuple(
         QualityFlag("registration_failed", message=f"follow-up {v}: {regs[v - 1].failure_reason}. "
                     f"{FLAGS['registration_failed']}")

@@ -82,6 +82,10 @@ class VisitChange:
         baseline's detector found it and in neither when only the follow-up's
         did, so ``hair_count_change`` is ``new_hairs - lost_hairs``. These,
         and every absolute change, count the hairs found.
+    new_hairs, lost_hairs : int or None
+        Hairs new and lost in the common area; ``new_hairs`` includes those
+        an earlier follow-up counted new that this photo shows but its
+        detector did not count (``CompareParams.course_second_look``).
     hair_count_change_pct, density_change_pct : float or None
     terminal_count_change_pct, cumulative_thickness_change_pct : float or None
         Estimates of the true relative change: each hair found counts as
