@@ -560,7 +560,8 @@ class CompareParams:
     )
     course_second_look: bool = _p(
         True, doc="a hair an earlier follow-up counted new, which this follow-up's hair mask "
-        "shows but its detector did not count (merged with a unit mate), is new here too",
+        "shows but its detector did not count (merged with a unit mate), is new here too "
+        "(with cross_check only)",
     )
     second_look_max_baseline_fraction: float = _p(
         0.2, 0.0, 1.0, "... when the baseline's hair mask covers at most this share of its "
