@@ -319,9 +319,10 @@ def _pairs(comparison: Comparison, max_side_px: int) -> list[_Pair]:
     base_img = _jpeg_uri(_shrink(base_rgb[crop], size))
     outline = _outline(common[crop], size)
     out = []
-    for c, reg, matching, hairs in zip(
+    for c, reg, matching, hairs, earlier in zip(
         comparison.changes, comparison.registrations, comparison.matchings[1:],
         comparison.mapped_hairs[1:],
+        comparison.new_at_earlier or (None,) * len(comparison.changes),
     ):
         if c.status != "ok" or matching is None or hairs is None:
             continue
@@ -337,6 +338,8 @@ def _pairs(comparison: Comparison, max_side_px: int) -> list[_Pair]:
         assert base_hairs is not None
         lost_xy = base_hairs.xy_baseline[matching.lost]
         new_xy = hairs.xy_baseline[matching.new]
+        if earlier is not None:  # new at an earlier follow-up, shown here (the second look)
+            new_xy = np.vstack([new_xy, earlier.xy_baseline])
         thick_xy = hairs.xy_baseline[matching.pairs[matching.thickened, 1]]
         offset = np.array([left, top], np.float64)
         base_overlay = _overlay(base_mask[crop], outline, size,

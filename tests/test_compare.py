@@ -138,8 +138,12 @@ def test_a_later_visit_counts_new_hairs_an_earlier_one_found(strong):
     truth = strong.true_change[1]
     one_look = Params(compare=dataclasses.replace(EXACT.compare, course_second_look=False))
     alone = compare_analyses(photos, analyses, params=one_look).changes[1]
-    both = compare_analyses(photos, analyses, params=EXACT).changes[1]
+    course = compare_analyses(photos, analyses, params=EXACT)
+    both = course.changes[1]
     assert len(missed) >= 3
+    assert course.new_at_earlier[0] is None
+    assert course.new_at_earlier[1].hair_index.size == both.new_hairs - course.matchings[2].new.size
+    assert course.new_at_earlier[1].hair_index.size == both.new_hairs - alone.new_hairs
     assert alone.hair_count_change < truth["hair_count_change"]
     assert both.hair_count_change == truth["hair_count_change"]
     assert both.new_hairs == truth["new_hairs"]

@@ -186,6 +186,7 @@ def compare_analyses(
         mapped.append(hairs)
         matchings.append(matching)
     changes: list[VisitChange] = []
+    new_at_earlier: list[MappedHairs | None] = []
     for v, (analysis, reg) in enumerate(zip(analyses[1:], regs), start=1):
         info: dict[str, Any] = dict(
             visit=v, image_path=analysis.image.path, capture_date=capture_dates[v],
@@ -194,6 +195,7 @@ def compare_analyses(
         hairs, matching = mapped[v], matchings[v]
         if hairs is None or matching is None:
             changes.append(VisitChange(status="registration_failed", **info))
+            new_at_earlier.append(None)
             continue
         rng = np.random.default_rng([cp.seed, v])
         recall = (detection_recall(matching, base_hairs.terminal, hairs.terminal,
@@ -209,6 +211,7 @@ def compare_analyses(
         earlier = (_new_earlier(v, analyses, mapped, matchings, masks, regs, cp, gate_px,
                                 tolerance_px)
                    if cp.course_second_look and cp.cross_check else None)
+        new_at_earlier.append(earlier)
         if earlier is not None:
             follow_hairs, follow_weights = _with_hairs(follow_hairs, follow_weights, earlier)
         base_sums = layers.sums(base_hairs, masks[0], None, base_weights)
@@ -235,6 +238,7 @@ def compare_analyses(
         trend=_trend(changes, months),
         flags=flags,
         provenance=_provenance(loaded, params),
+        new_at_earlier=tuple(new_at_earlier),
     )
 
 

@@ -233,6 +233,10 @@ class Comparison:
         Per visit (``None`` for follow-ups that could not be registered).
     matchings : tuple of (HairMatching or None)
         Per follow-up.
+    new_at_earlier : tuple of (MappedHairs or None)
+        Per follow-up: the hairs an earlier follow-up counted new that this
+        one's photo shows but its detector did not count, counted new here
+        too (``CompareParams.course_second_look``); ``None`` when there are none.
     region_masks : tuple of (str, ndarray of bool)
         The regions of the common area, baseline pixels (empty without a grid).
     capture_dates : tuple of (str or None)
@@ -256,6 +260,7 @@ class Comparison:
     trend: Trend | None
     flags: tuple[QualityFlag, ...]
     provenance: dict[str, Any]
+    new_at_earlier: tuple[MappedHairs | None, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON record of ``scalpmetrics compare --json``, described by
