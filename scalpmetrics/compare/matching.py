@@ -13,6 +13,21 @@ from scalpmetrics.register import Registration
 from scalpmetrics.types import Analysis
 
 
+def _shaft_cover(analysis: Analysis, hairs: MappedHairs, index: np.ndarray, mask: np.ndarray,
+                 mask_from_photo: np.ndarray, cp: CompareParams, tolerance_px: int) -> np.ndarray:
+    """Share of the shafts of ``hairs`` rows ``index`` (hairs of ``analysis``)
+    that another photo's hair ``mask`` covers, sampled as the cross-check
+    samples them; ``mask_from_photo`` maps the analysis' pixels into the mask's."""
+    found = [analysis.hairs[i] for i in hairs.hair_index[index]]
+    if not found:
+        return np.zeros(0)
+    return shaft_evidence(
+        np.array([h.emergence_xy_px for h in found]), np.array([h.tip_xy_px for h in found]),
+        mask, mask_from_photo, span=(cp.cross_check_span_start, cp.cross_check_span_end),
+        samples=cp.cross_check_samples, tolerance_px=tolerance_px,
+    )
+
+
 def _cross_check(
     matching: HairMatching,
     analyses: tuple[Analysis, Analysis],
@@ -27,16 +42,9 @@ def _cross_check(
     assert reg.followup_from_baseline is not None
 
     def seen(visit: int, index: np.ndarray, other_from_this: np.ndarray) -> np.ndarray:
-        found = [analyses[visit].hairs[i] for i in hairs[visit].hair_index[index]]
-        if not found:
-            return np.zeros(0, bool)
-        evidence = shaft_evidence(
-            np.array([h.emergence_xy_px for h in found]), np.array([h.tip_xy_px for h in found]),
-            masks[1 - visit], other_from_this,
-            span=(cp.cross_check_span_start, cp.cross_check_span_end),
-            samples=cp.cross_check_samples, tolerance_px=tolerance_px,
-        )
-        return evidence >= cp.cross_check_min_fraction
+        cover = _shaft_cover(analyses[visit], hairs[visit], index, masks[1 - visit],
+                             other_from_this, cp, tolerance_px)
+        return cover >= cp.cross_check_min_fraction
 
     to_follow = reg.followup_from_baseline
     return cross_check(
@@ -47,6 +55,21 @@ def _cross_check(
         followup_xy=hairs[1].xy_baseline,
         max_distance_px=gate_px,
     )
+
+
+def _stack(parts: list[tuple[MappedHairs, np.ndarray]], hair_index: np.ndarray) -> MappedHairs:
+    """Rows ``index`` of each ``(hairs, index)`` of ``parts``, one after the other,
+    with ``hair_index`` (widths and classes ``None`` when any part lacks them)."""
+
+    def cat(name: str) -> np.ndarray | None:
+        values = [getattr(hairs, name) for hairs, _ in parts]
+        if any(v is None for v in values):
+            return None
+        return np.concatenate([v[index] for v, (_, index) in zip(values, parts)])
+
+    return MappedHairs(hair_index=hair_index, **{
+        name: cat(name) for name in ("xy_baseline", "width_um", "terminal", "width_weight_px",
+                                     "inside", "direction_baseline")})
 
 
 def _on_baseline_terms(follow: MappedHairs, base: MappedHairs, matching: HairMatching,
@@ -61,20 +84,8 @@ def _on_baseline_terms(follow: MappedHairs, base: MappedHairs, matching: HairMat
     keep = np.ones(follow.hair_index.size, bool)
     keep[matching.missed_in_baseline] = False
     add = matching.missed_in_followup
-
-    def cat(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
-        return None if a is None or b is None else np.concatenate([a[keep], b[add]])
-
-    hairs = MappedHairs(
-        hair_index=np.concatenate([follow.hair_index[keep], np.full(add.size, -1)]),
-        xy_baseline=np.vstack([follow.xy_baseline[keep], base.xy_baseline[add]]),
-        width_um=cat(follow.width_um, base.width_um),
-        terminal=cat(follow.terminal, base.terminal),
-        width_weight_px=np.concatenate([follow.width_weight_px[keep], base.width_weight_px[add]]),
-        inside=np.concatenate([follow.inside[keep], base.inside[add]]),
-        direction_baseline=np.vstack([follow.direction_baseline[keep],
-                                      base.direction_baseline[add]]),
-    )
+    hairs = _stack([(follow, keep), (base, add)],
+                   np.concatenate([follow.hair_index[keep], np.full(add.size, -1)]))
     if recall is None or base_weights is None:
         return hairs, None
     follow_w = recall.weights("followup", follow.terminal, follow.hair_index.size)
@@ -111,16 +122,6 @@ def _new_earlier(
     assert own is not None and matchings[v] is not None
     taken = own.xy_baseline[np.concatenate([matchings[v].new, matchings[v].missed_in_baseline])]
     rows: list[tuple[int, np.ndarray]] = []
-
-    def evidence(j: int, index: np.ndarray, mask: np.ndarray,
-                 mask_from_j: np.ndarray) -> np.ndarray:
-        found = [analyses[j].hairs[i] for i in mapped[j].hair_index[index]]
-        return shaft_evidence(
-            np.array([h.emergence_xy_px for h in found]), np.array([h.tip_xy_px for h in found]),
-            mask, mask_from_j, span=(cp.cross_check_span_start, cp.cross_check_span_end),
-            samples=cp.cross_check_samples, tolerance_px=tolerance_px,
-        )
-
     for j in range(1, v):
         hairs, matching = mapped[j], matchings[j]
         if hairs is None or matching is None:
@@ -131,39 +132,26 @@ def _new_earlier(
         if new.size == 0:
             continue
         j_from_baseline = regs[j - 1].followup_from_baseline
-        clear = evidence(j, new, masks[0], np.linalg.inv(j_from_baseline))
+        clear = _shaft_cover(analyses[j], hairs, new, masks[0], np.linalg.inv(j_from_baseline),
+                             cp, tolerance_px)
         new = new[clear <= cp.second_look_max_baseline_fraction]
         if new.size == 0:
             continue
         v_from_j = regs[v - 1].followup_from_baseline @ np.linalg.inv(j_from_baseline)
-        shown = new[evidence(j, new, masks[v], v_from_j) >= cp.cross_check_min_fraction]
+        shown = new[_shaft_cover(analyses[j], hairs, new, masks[v], v_from_j, cp, tolerance_px)
+                    >= cp.cross_check_min_fraction]
         rows.append((j, shown))
         taken = np.vstack([taken, hairs.xy_baseline[new]])
-    if not any(index.size for _, index in rows):
+    n = sum(index.size for _, index in rows)
+    if n == 0:
         return None
-
-    def cat(name: str) -> np.ndarray | None:
-        parts = [getattr(mapped[j], name) for j, _ in rows]
-        if any(p is None for p in parts):
-            return None
-        return np.concatenate([p[index] for p, (_, index) in zip(parts, rows)])
-
-    return MappedHairs(
-        hair_index=np.full(sum(index.size for _, index in rows), -1),
-        xy_baseline=cat("xy_baseline"), width_um=cat("width_um"), terminal=cat("terminal"),
-        width_weight_px=cat("width_weight_px"), inside=cat("inside"),
-        direction_baseline=cat("direction_baseline"),
-    )
+    return _stack([(mapped[j], index) for j, index in rows], np.full(n, -1))
 
 
 def _with_hairs(hairs: MappedHairs, weights: np.ndarray | None, extra: MappedHairs
                 ) -> tuple[MappedHairs, np.ndarray | None]:
     """``hairs`` and ``extra`` (each of weight 1) as one visit's hairs."""
-
-    def cat(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
-        return None if a is None or b is None else np.concatenate([a, b])
-
-    out = MappedHairs(**{name: cat(getattr(hairs, name), getattr(extra, name))
-                         for name in ("hair_index", "xy_baseline", "width_um", "terminal",
-                                      "width_weight_px", "inside", "direction_baseline")})
-    return out, cat(weights, np.ones(extra.hair_index.size))
+    every = (np.arange(hairs.hair_index.size), np.arange(extra.hair_index.size))
+    out = _stack([(hairs, every[0]), (extra, every[1])],
+                 np.concatenate([hairs.hair_index, extra.hair_index]))
+    return out, None if weights is None else np.concatenate([weights, np.ones(every[1].size)])
