@@ -140,7 +140,7 @@ def analyze(
     chart, excluded, (hairs, mask, figures, tracing) = _chart_and_hair(
         pixels, detection, graphics, calibration.px_per_mm, params)
     measured = guarded_area(pixels.shape, calibration.px_per_mm, params.trace,
-                            outside=graphics.blank_band) & ~excluded
+                            outside=graphics.left_out) & ~excluded
     regions = [Region(r.name, r.mask & measured) for r in regions]
     metrics = measure_regions(regions, hairs, mask, calibration=calibration, params=params.trace)
     flags = tuple(
@@ -153,7 +153,8 @@ def analyze(
     record["quality_figures"] = figures
     record["tracing"] = tracing
     record["device_graphics"] = {"blank_band_px": int(np.count_nonzero(graphics.blank_band)),
-                                 "line_px": int(np.count_nonzero(graphics.lines))}
+                                 "line_px": int(np.count_nonzero(graphics.lines)),
+                                 "text_px": int(np.count_nonzero(graphics.text))}
     if search is not None:
         record["marker"] = search.to_dict()
     if chart is not None:
@@ -210,11 +211,11 @@ def _measure_with(
     pixels: np.ndarray, marker: MarkerDetection | None, chart: ChartDetection | None,
     graphics: DeviceGraphics, px_per_mm: float | None, params: Params,
 ) -> tuple[np.ndarray, _Measured]:
-    """The area left out (the objects in view and the device's blank band),
+    """The area left out (the objects in view, the device's blank band and text),
     and the hair measured with the chart's colour correction (when usable),
     that area painted over and the device's lines painted out."""
     excluded = (excluded_area(pixels.shape, marker=marker, chart=chart, params=params)
-                | graphics.blank_band)
+                | graphics.left_out)
     work = correct_colors(pixels, chart) if chart is not None and chart.usable else pixels
     if graphics.lines.any():
         work = paint_over_lines(work, graphics.lines & ~excluded)

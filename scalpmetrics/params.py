@@ -210,6 +210,36 @@ class SegmentParams:
         "a graphic line pixel is darker than the pixels two rows (columns) to either side by at "
         "least this, fraction of full scale",
     )
+    graphic_colour_min_chroma: float = _p(
+        0.4, 0.0, 1.0,
+        "a pixel of a line drawn in colour (a device's measuring circle or radius) has a largest "
+        "minus smallest channel of at least this in the photo as loaded, fraction of full scale",
+    )
+    graphic_colour_min_ridge: float = _p(
+        0.25, 0.0, 1.0,
+        "a pixel of a line drawn in colour exceeds the chroma of both pixels "
+        "graphic_colour_side_px away across it by at least this (a thin ridge of colour; a "
+        "hair's edge has the hair on one side), fraction of full scale",
+    )
+    graphic_colour_side_px: int = _p(
+        3, 1, 50,
+        "how far to either side of a coloured line its sides are read; pieces of line closer "
+        "than twice this are one line, which is a graphic when it spans graphic_line_min_px, px",
+    )
+    graphic_text_min_chroma: float = _p(
+        0.6, 0.0, 1.0,
+        "strokes of text have a chroma of at least this (pure colours), fraction of full scale",
+    )
+    graphic_text_gap_px: int = _p(
+        40, 1, 1000,
+        "coloured strokes that are not lines and lie closer than this are one block of text "
+        "(the letters and lines of one label), px",
+    )
+    graphic_text_margin_px: int = _p(
+        25, 0, 1000,
+        "a block of at least graphic_line_min_px stroke pixels is text, and its bounding box grown "
+        "by this (taking in a box drawn behind the text) is left out like the photo's edge, px",
+    )
     core_percentile: float = _p(
         75.0, 50.0, 100.0, "a piece's core contrast is this percentile of its pixels' contrast, percent"
     )

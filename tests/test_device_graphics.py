@@ -1,5 +1,6 @@
 """Graphics a capture device burns into a photo: a blank grey band along the
-border and thin scale-bar lines are not scalp and never hair."""
+border, thin scale-bar lines, and the circles, radii and labels of a
+measurement drawn in colour are not scalp and never hair."""
 
 from __future__ import annotations
 
@@ -113,7 +114,7 @@ def test_no_hair_is_counted_along_a_scale_bar(phantom):
     assert along_bar(unguarded) > 0  # without the rule the bar is taken for hair
     assert along_bar(barred) == 0
     assert barred.provenance["device_graphics"]["line_px"] >= 2 * 2 * BAR_LENGTH_PX * 0.9
-    assert plain.provenance["device_graphics"] == {"blank_band_px": 0, "line_px": 0}
+    assert plain.provenance["device_graphics"] == {"blank_band_px": 0, "line_px": 0, "text_px": 0}
     # Any change to a photo moves a few threshold decisions elsewhere (as
     # drawing the sensor noise anew does); the bar adds no hairs beyond that.
     assert abs(barred.whole.hair_count - plain.whole.hair_count) <= 0.1 * plain.whole.hair_count
@@ -131,3 +132,71 @@ def test_painting_over_lines_keeps_depth_and_the_rest_of_the_photo(dtype, full):
     assert painted.dtype == pixels.dtype and painted.shape == pixels.shape
     assert np.array_equal(painted[~lines], drawn[~lines])
     assert abs(float(painted[lines].mean()) / full - 0.5) < 0.05
+
+
+#: A measurement as a trichoscope draws it: a one-pixel red circle and a label
+#: in blue on a light box, burnt into the photo before its JPEG compression.
+CIRCLE_CENTRE, CIRCLE_RADIUS_PX = (150, 420), 330
+#: The label's box, as the device draws it: about 10 px beyond the text.
+LABEL_BOX = (380, 150, 570, 260)  # x0, y0, x1, y1
+
+
+def jpeg(pixels: np.ndarray) -> np.ndarray:
+    ok, data = cv2.imencode(".jpg", pixels[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+
+
+def with_measurement(image: np.ndarray) -> np.ndarray:
+    out = np.ascontiguousarray(image.copy())
+    cv2.circle(out, CIRCLE_CENTRE, CIRCLE_RADIUS_PX, (255, 0, 0), 1, cv2.LINE_AA)
+    x0, y0, x1, y1 = LABEL_BOX
+    out[y0:y1, x0:x1] = (0.6 * out[y0:y1, x0:x1] + 0.4 * 200).astype(np.uint8)
+    for i, text in enumerate(("RC0", "C=15.827 mm", "r=2.519 mm")):
+        cv2.putText(out, text, (x0 + 8, y0 + 30 + 32 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.8,
+                    (0, 0, 255), 2, cv2.LINE_AA)
+    return jpeg(out)
+
+
+def on_circle(shape: tuple[int, ...], width_px: int) -> np.ndarray:
+    ring = np.zeros(shape[:2], np.uint8)
+    cv2.circle(ring, CIRCLE_CENTRE, CIRCLE_RADIUS_PX, 1, width_px)
+    return ring.astype(bool)
+
+
+def test_a_drawn_circle_and_label_are_found_and_hair_is_not(phantom):
+    found = device_graphics(with_measurement(phantom.image))
+    circle = on_circle(phantom.image.shape, 1)
+    x0, y0, x1, y1 = LABEL_BOX
+    outside_label = circle.copy()
+    outside_label[y0 - 30:y1 + 30, x0 - 30:x1 + 30] = False
+    assert found.lines[outside_label].mean() > 0.95
+    assert found.text[y0:y1, x0:x1].all()  # the box behind the label too
+    assert not found.text[~found.text.any(axis=1)].any()
+    # Saturated hair (red, under a warm light) and skin are neither lines nor text.
+    for seed, colour, clipped in ((0, "red", True), (1, "red", False), (2, "black", False), (3, "brown", True)):
+        for white_balance in ((1.0, 1.0, 1.0), (1.0, 0.85, 0.6)):
+            ph = make_phantom(seed=seed, width_px=640, height_px=512, px_per_mm=PX_PER_MM,
+                              clipped=clipped, hair_colour=colour, skin_type=1 + seed,
+                              white_balance=white_balance)
+            graphics = device_graphics(ph.image)
+            assert not graphics.lines.any() and not graphics.text.any(), (seed, colour, white_balance)
+
+
+def test_no_hair_is_counted_along_a_drawn_circle_and_the_label_is_left_out(phantom):
+    drawn = photo_from_array(with_measurement(phantom.image))
+    result = analyze(drawn, px_per_mm=PX_PER_MM)
+    off = Params.from_dict({"segment": {"graphic_colour_min_chroma": 1.0}})
+    unguarded = analyze(drawn, px_per_mm=PX_PER_MM, params=off)
+    near = on_circle(phantom.image.shape, 7)
+
+    def along_circle(res) -> float:
+        """Share of the circle's neighbourhood (label left out) in the hair mask."""
+        ring = near & result.measured_area
+        return float(res.hair_mask[ring].mean())
+
+    assert along_circle(unguarded) > 2 * along_circle(result)  # without the rule the circle is hair
+    x0, y0, x1, y1 = LABEL_BOX
+    assert not result.measured_area[y0:y1, x0:x1].any()
+    graphics = result.provenance["device_graphics"]
+    assert graphics["line_px"] > 0 and graphics["text_px"] >= (x1 - x0) * (y1 - y0)

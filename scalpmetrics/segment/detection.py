@@ -6,8 +6,6 @@ the contrast detector (with the latter's optional second hair colour).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import cv2
 import numpy as np
 
@@ -29,19 +27,16 @@ def _segment_at_scale(image: np.ndarray, scale_px_per_mm: float, params: Segment
                       clipped: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Fraction map and mask of a photo already at working resolution."""
     um = scale_px_per_mm / 1000.0  # px per um
+    # Graphics are neither skin nor hair: left out of the colour statistics.
+    excluded = _never_hair(image, params)
     index = _sample_index(image.shape[0] * image.shape[1],
-                          None if clipped is None else ~clipped, params)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # The pixels that are never hair are found alongside the contrast.
-        never_hair = pool.submit(_never_hair, image, params)
-        d, whiten, whitened = _whitened_contrast(image, params.reference_window_um * um, params,
-                                                 index)
-        if params.method == "learned":
-            return _detect_learned(_learned_input(d, whiten, whitened, index, params), um,
-                                   params, never_hair.result())
-        u = _hair_direction(whitened, params)
-        z = _projected_contrast(d, whiten, u, index)
-        excluded = never_hair.result()
+                          ~excluded if clipped is None else ~(excluded | clipped), params)
+    d, whiten, whitened = _whitened_contrast(image, params.reference_window_um * um, params, index)
+    if params.method == "learned":
+        return _detect_learned(_learned_input(d, whiten, whitened, index, params), um,
+                               params, excluded)
+    u = _hair_direction(whitened, params)
+    z = _projected_contrast(d, whiten, u, index)
     fraction, mask, (labels, detected) = _detect(z, um, params, index, excluded)
     if params.second_hair_colour:
         # A second hair colour of the other brightness (white or grey hairs

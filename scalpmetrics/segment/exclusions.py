@@ -71,6 +71,86 @@ def _graphic_lines(lum: np.ndarray, contrast_levels: float, params: SegmentParam
     return cv2.dilate(lines, np.ones((5, 5), np.uint8)).astype(bool)
 
 
+def _colour_strokes(pixels: np.ndarray, full: float,
+                    params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 mask of thin strokes of a saturated colour (what a device draws
+    or writes over the photo), and every pixel's chroma in the photo's depth.
+
+    A pixel is on a stroke when its chroma (largest minus smallest channel,
+    in the photo as loaded) is at least ``graphic_colour_min_chroma`` of full
+    scale and exceeds the chroma of both pixels ``graphic_colour_side_px``
+    away along a row, a column or a diagonal by ``graphic_colour_min_ridge``:
+    a ridge of colour with paler pixels on both sides, which a hair's edge
+    (the hair's own colour on one side) is not.
+    """
+    rgb = np.ascontiguousarray(pixels if pixels.dtype in (np.uint8, np.uint16)
+                               else pixels.astype(np.float32))
+    r, g, b = rgb[:, :, 0], rgb[:, :, 1], rgb[:, :, 2]
+    # In the photo's own depth (saturating differences): no float copy.
+    chroma = cv2.subtract(cv2.max(cv2.max(r, g), b), cv2.min(cv2.min(r, g), b))
+    coloured = chroma >= params.graphic_colour_min_chroma * full
+    if not coloured.any():
+        return np.zeros(chroma.shape, np.uint8), chroma
+    d = params.graphic_colour_side_px
+    h, w = chroma.shape
+    padded = cv2.copyMakeBorder(chroma, d, d, d, d, cv2.BORDER_REPLICATE)
+    ridge = np.zeros(chroma.shape, dtype=bool)
+    for dy, dx in ((0, d), (d, 0), (d, d), (d, -d)):
+        sides = cv2.max(padded[d + dy:d + dy + h, d + dx:d + dx + w],
+                        padded[d - dy:d - dy + h, d - dx:d - dx + w])
+        ridge |= cv2.subtract(chroma, sides) >= params.graphic_colour_min_ridge * full
+    return (coloured & ridge).astype(np.uint8), chroma
+
+
+def _colour_lines_and_text(strokes: np.ndarray, text_strokes: np.ndarray,
+                           params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
+    """The device's coloured lines (measuring circles, radii) and text blocks
+    among the ``strokes`` (:func:`_colour_strokes`).
+
+    Strokes less than twice ``graphic_colour_side_px`` apart are one piece (a
+    line is broken where it crosses a hair); a piece spanning at least
+    ``graphic_line_min_px`` along a row or a column is a line, kept with a
+    rim of two pixels (painted over). The other strokes that are also
+    ``text_strokes`` (of the purer colours of text,
+    ``graphic_text_min_chroma``: thin gaps of saturated skin between dark
+    hairs are strokes too) less than ``graphic_text_gap_px`` apart are one
+    block (the letters and lines of a label); a block holding at least
+    ``graphic_line_min_px`` stroke pixels is text, and its bounding box grown
+    by ``graphic_text_margin_px`` (which takes in a box drawn behind the
+    text) is left out.
+
+    Returns
+    -------
+    lines, text : ndarray of bool, shape (H, W)
+    """
+    lines = np.zeros(strokes.shape, dtype=bool)
+    text = np.zeros(strokes.shape, dtype=bool)
+    if not strokes.any():
+        return lines, text
+    d = params.graphic_colour_side_px
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(
+        cv2.dilate(strokes, np.ones((2 * d + 1, 2 * d + 1), np.uint8)), connectivity=8)
+    span = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    long = span >= params.graphic_line_min_px
+    long[0] = False
+    on_line = long[labels] & strokes.astype(bool)
+    lines = cv2.dilate(on_line.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    rest = (text_strokes & ~on_line).astype(np.uint8)
+    gap = params.graphic_text_gap_px
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(
+        cv2.dilate(rest, np.ones((gap, gap), np.uint8)), connectivity=8)
+    stroke_px = np.bincount(labels[rest.astype(bool)], minlength=stats.shape[0])
+    h, w = strokes.shape
+    m = params.graphic_text_margin_px
+    for k in np.flatnonzero(stroke_px >= params.graphic_line_min_px):
+        if k == 0:
+            continue
+        x, y = stats[k, cv2.CC_STAT_LEFT], stats[k, cv2.CC_STAT_TOP]
+        bw, bh = stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]
+        text[max(y - m, 0):min(y + bh + m, h), max(x - m, 0):min(x + bw + m, w)] = True
+    return lines, text
+
+
 def thin_dark_runs(lum: np.ndarray, contrast_levels: float, run_px: int) -> np.ndarray:
     """Pixels of thin dark lines running straight along a row or a column.
 
@@ -156,29 +236,43 @@ class DeviceGraphics:
         ``blank_window_px``: not scalp, left out like the photo's edge.
     lines : ndarray of bool, shape (H, W)
         Thin dark straight lines along the rows or columns (scale bars,
-        rulers) with their rims: painted over.
+        rulers) and thin lines drawn in a saturated colour (measuring
+        circles and radii), with their rims: painted over.
+    text : ndarray of bool, shape (H, W)
+        Boxes round text written in a saturated colour (a measurement's
+        label, with the box drawn behind it): left out like the photo's edge.
     """
 
     blank_band: np.ndarray
     lines: np.ndarray
+    text: np.ndarray
+
+    @property
+    def left_out(self) -> np.ndarray:
+        """The blank band and the text: not scalp, left out like the photo's edge."""
+        return self.blank_band | self.text
 
 
 def device_graphics(pixels: np.ndarray, *, params: SegmentParams = SegmentParams()) -> DeviceGraphics:
-    """Find what a capture device drew on a photo: a blank band at its border
-    and thin dark straight lines along its rows or columns.
+    """Find what a capture device drew on a photo: a blank band at its border,
+    thin dark straight lines along its rows or columns, and lines and text
+    drawn in a saturated colour.
 
-    Both are judged on the photo as loaded: the normalisation would make a
-    blank band uneven. A blank area covering more than
+    All are judged on the photo as loaded: the normalisation would make a
+    blank band uneven, and the working copy of a fine photo blends a thin
+    coloured line into the skin. A blank area covering more than
     ``blank_max_area_fraction`` of the photo is the photo itself (empty or
     flat, which the quality flags report), not a band: none is returned.
-    See :func:`_blank_border_area` and :func:`thin_dark_runs` for the rules.
+    See :func:`_blank_border_area`, :func:`thin_dark_runs` and
+    :func:`_colour_lines_and_text` for the rules.
 
     Parameters
     ----------
     pixels : ndarray, shape (H, W, 3), uint8, uint16 or float in [0, 1]
         The photo as loaded.
     params : SegmentParams
-        Uses the ``blank_*`` and ``graphic_line_*`` parameters.
+        Uses the ``blank_*``, ``graphic_line_*``, ``graphic_colour_*`` and
+        ``graphic_text_*`` parameters.
 
     Returns
     -------
@@ -200,7 +294,11 @@ def device_graphics(pixels: np.ndarray, *, params: SegmentParams = SegmentParams
                               params)
     if np.count_nonzero(band) > params.blank_max_area_fraction * band.size:
         band = np.zeros(band.shape, dtype=bool)
-    return DeviceGraphics(band, _graphic_lines(lum, params.graphic_line_contrast * full, params))
+    strokes, chroma = _colour_strokes(pixels, full, params)
+    text_strokes = strokes.astype(bool) & (chroma >= params.graphic_text_min_chroma * full)
+    colour_lines, text = _colour_lines_and_text(strokes, text_strokes, params)
+    lines = _graphic_lines(lum, params.graphic_line_contrast * full, params) | colour_lines
+    return DeviceGraphics(band, lines, text)
 
 
 def paint_over_lines(pixels: np.ndarray, lines: np.ndarray) -> np.ndarray:

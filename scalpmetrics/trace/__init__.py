@@ -99,7 +99,7 @@ def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
         dist = pool.submit(cv2.distanceTransform, mask.astype(np.uint8), cv2.DIST_L2, 3)
         darkness = pool.submit(_darkness, image)
         segments, node_map = _skeleton_graph(skeletonize(mask), dist.result(), params)
-        segments = _simplify(segments, int(node_map.max()), np.zeros(0), params)
+        segments = _simplify(segments, int(node_map.max()), params)
         partner = _pair_at_nodes(segments, params)
         built = _build_chains(segments, partner)
         chains = [c for ch, arc in zip(built, _arc_lengths([ch.rc for ch in built]))

@@ -150,8 +150,7 @@ def _node_degrees(segments: list[_Segment], n_nodes: int) -> np.ndarray:
     return degree
 
 
-def _simplify(segments: list[_Segment], n_nodes: int, node_xy: np.ndarray,
-              params: TraceParams) -> list[_Segment]:
+def _simplify(segments: list[_Segment], n_nodes: int, params: TraceParams) -> list[_Segment]:
     """Merge junctions joined by short bridges; prune short spurs (repeatedly)."""
     for _ in range(params.simplify_rounds):
         uf = _UnionFind(n_nodes)
