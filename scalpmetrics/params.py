@@ -197,8 +197,9 @@ class SegmentParams:
     )
     blank_max_area_fraction: float = _p(
         0.5, 0.0, 1.0,
-        "blank border areas bigger than this are the photo itself (empty or flat, which the "
-        "quality flags report), not a device band, and stay measured, fraction of the image",
+        "blank border areas (or coloured labels) bigger than this are the photo itself (empty, "
+        "flat or colourful, which the quality flags report), not a device's band or label, and "
+        "stay measured, fraction of the image",
     )
     graphic_line_min_px: int = _p(
         200, 10, 100000,

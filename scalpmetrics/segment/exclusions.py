@@ -262,7 +262,8 @@ def device_graphics(pixels: np.ndarray, *, params: SegmentParams = SegmentParams
     blank band uneven, and the working copy of a fine photo blends a thin
     coloured line into the skin. A blank area covering more than
     ``blank_max_area_fraction`` of the photo is the photo itself (empty or
-    flat, which the quality flags report), not a band: none is returned.
+    flat, which the quality flags report), not a band: none is returned;
+    likewise labels covering more than that share (strokes everywhere).
     See :func:`_blank_border_area`, :func:`thin_dark_runs` and
     :func:`_colour_lines_and_text` for the rules.
 
@@ -297,6 +298,8 @@ def device_graphics(pixels: np.ndarray, *, params: SegmentParams = SegmentParams
     strokes, chroma = _colour_strokes(pixels, full, params)
     text_strokes = strokes.astype(bool) & (chroma >= params.graphic_text_min_chroma * full)
     colour_lines, text = _colour_lines_and_text(strokes, text_strokes, params)
+    if np.count_nonzero(text) > params.blank_max_area_fraction * text.size:
+        text = np.zeros(text.shape, dtype=bool)  # strokes everywhere: a colourful photo, not a label
     lines = _graphic_lines(lum, params.graphic_line_contrast * full, params) | colour_lines
     return DeviceGraphics(band, lines, text)
 
