@@ -140,11 +140,10 @@ def _colour_lines_and_text(strokes: np.ndarray, text_strokes: np.ndarray,
     _, labels, stats, _ = cv2.connectedComponentsWithStats(
         cv2.dilate(rest, np.ones((gap, gap), np.uint8)), connectivity=8)
     stroke_px = np.bincount(labels[rest.astype(bool)], minlength=stats.shape[0])
+    stroke_px[0] = 0  # the background
     h, w = strokes.shape
     m = params.graphic_text_margin_px
     for k in np.flatnonzero(stroke_px >= params.graphic_line_min_px):
-        if k == 0:
-            continue
         x, y = stats[k, cv2.CC_STAT_LEFT], stats[k, cv2.CC_STAT_TOP]
         bw, bh = stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]
         text[max(y - m, 0):min(y + bh + m, h), max(x - m, 0):min(x + bw + m, w)] = True
