@@ -595,8 +595,9 @@ class CompareParams:
         "(with cross_check only)",
     )
     second_look_max_baseline_fraction: float = _p(
-        0.2, 0.0, 1.0, "... when the baseline's hair mask covers at most this share of its "
-        "shaft (sampled as in the cross-check), fraction",
+        0.2, 0.0, 1.0, "a hair of the second look (course_second_look) is new here only when "
+        "the baseline's hair mask covers at most this share of its shaft (sampled as in the "
+        "cross-check), fraction",
     )
     recall_correction: bool = _p(
         True, doc="percentage changes count each hair as 1 / (its photo's detector recall for "

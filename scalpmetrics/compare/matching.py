@@ -151,7 +151,7 @@ def _new_earlier(
 def _with_hairs(hairs: MappedHairs, weights: np.ndarray | None, extra: MappedHairs
                 ) -> tuple[MappedHairs, np.ndarray | None]:
     """``hairs`` and ``extra`` (each of weight 1) as one visit's hairs."""
-    every = (np.arange(hairs.hair_index.size), np.arange(extra.hair_index.size))
-    out = _stack([(hairs, every[0]), (extra, every[1])],
+    n, n_extra = hairs.hair_index.size, extra.hair_index.size
+    out = _stack([(hairs, np.arange(n)), (extra, np.arange(n_extra))],
                  np.concatenate([hairs.hair_index, extra.hair_index]))
-    return out, None if weights is None else np.concatenate([weights, np.ones(every[1].size)])
+    return out, None if weights is None else np.concatenate([weights, np.ones(n_extra)])

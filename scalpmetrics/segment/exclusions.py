@@ -71,6 +71,13 @@ def _graphic_lines(lum: np.ndarray, contrast_levels: float, params: SegmentParam
     return cv2.dilate(lines, np.ones((5, 5), np.uint8)).astype(bool)
 
 
+def _chroma(rgb: np.ndarray) -> np.ndarray:
+    """Largest minus smallest channel of each pixel, in ``rgb``'s own depth
+    (uint8, uint16 or float32; contiguous)."""
+    r, g, b = rgb[:, :, 0], rgb[:, :, 1], rgb[:, :, 2]
+    return cv2.subtract(cv2.max(cv2.max(r, g), b), cv2.min(cv2.min(r, g), b))
+
+
 def _colour_strokes(pixels: np.ndarray, full: float,
                     params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
     """uint8 mask of thin strokes of a saturated colour (what a device draws
@@ -83,11 +90,9 @@ def _colour_strokes(pixels: np.ndarray, full: float,
     a ridge of colour with paler pixels on both sides, which a hair's edge
     (the hair's own colour on one side) is not.
     """
-    rgb = np.ascontiguousarray(pixels if pixels.dtype in (np.uint8, np.uint16)
-                               else pixels.astype(np.float32))
-    r, g, b = rgb[:, :, 0], rgb[:, :, 1], rgb[:, :, 2]
     # In the photo's own depth (saturating differences): no float copy.
-    chroma = cv2.subtract(cv2.max(cv2.max(r, g), b), cv2.min(cv2.min(r, g), b))
+    chroma = _chroma(np.ascontiguousarray(pixels if pixels.dtype in (np.uint8, np.uint16)
+                                          else pixels.astype(np.float32)))
     coloured = chroma >= params.graphic_colour_min_chroma * full
     if not coloured.any():
         return np.zeros(chroma.shape, np.uint8), chroma
@@ -102,17 +107,17 @@ def _colour_strokes(pixels: np.ndarray, full: float,
     return (coloured & ridge).astype(np.uint8), chroma
 
 
-def _colour_lines_and_text(strokes: np.ndarray, text_strokes: np.ndarray,
+def _colour_lines_and_text(strokes: np.ndarray, chroma: np.ndarray, full: float,
                            params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
     """The device's coloured lines (measuring circles, radii) and text blocks
-    among the ``strokes`` (:func:`_colour_strokes`).
+    among the ``strokes`` (with the ``chroma`` of full scale ``full``, from
+    :func:`_colour_strokes`).
 
     Strokes less than twice ``graphic_colour_side_px`` apart are one piece (a
     line is broken where it crosses a hair); a piece spanning at least
     ``graphic_line_min_px`` along a row or a column is a line, kept with a
-    rim of two pixels (painted over). The other strokes that are also
-    ``text_strokes`` (of the purer colours of text,
-    ``graphic_text_min_chroma``: thin gaps of saturated skin between dark
+    rim of two pixels (painted over). The other strokes of the purer colours
+    of text (chroma at least ``graphic_text_min_chroma``: thin gaps of saturated skin between dark
     hairs are strokes too) less than ``graphic_text_gap_px`` apart are one
     block (the letters and lines of a label); a block holding at least
     ``graphic_line_min_px`` stroke pixels is text, and its bounding box grown
@@ -135,7 +140,8 @@ def _colour_lines_and_text(strokes: np.ndarray, text_strokes: np.ndarray,
     long[0] = False
     on_line = long[labels] & strokes.astype(bool)
     lines = cv2.dilate(on_line.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    rest = (text_strokes & ~on_line).astype(np.uint8)
+    rest = (strokes.astype(bool) & ~on_line
+            & (chroma >= params.graphic_text_min_chroma * full)).astype(np.uint8)
     gap = params.graphic_text_gap_px
     _, labels, stats, _ = cv2.connectedComponentsWithStats(
         cv2.dilate(rest, np.ones((gap, gap), np.uint8)), connectivity=8)
@@ -295,8 +301,7 @@ def device_graphics(pixels: np.ndarray, *, params: SegmentParams = SegmentParams
     if np.count_nonzero(band) > params.blank_max_area_fraction * band.size:
         band = np.zeros(band.shape, dtype=bool)
     strokes, chroma = _colour_strokes(pixels, full, params)
-    text_strokes = strokes.astype(bool) & (chroma >= params.graphic_text_min_chroma * full)
-    colour_lines, text = _colour_lines_and_text(strokes, text_strokes, params)
+    colour_lines, text = _colour_lines_and_text(strokes, chroma, full, params)
     if np.count_nonzero(text) > params.blank_max_area_fraction * text.size:
         text = np.zeros(text.shape, dtype=bool)  # strokes everywhere: a colourful photo, not a label
     lines = _graphic_lines(lum, params.graphic_line_contrast * full, params) | colour_lines
@@ -335,8 +340,7 @@ def _never_hair(image: np.ndarray, params: SegmentParams) -> np.ndarray:
     """Pixels that are never hair: saturated colours no hair has (graphics
     burnt into the photo: text, rulers, drawn circles) with their
     anti-aliased rims, and blank areas at the border (:func:`_blank_border_area`)."""
-    r, g, b = image[:, :, 0], image[:, :, 1], image[:, :, 2]
-    chroma = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+    chroma = _chroma(np.ascontiguousarray(image, dtype=np.float32))
     graphic = cv2.dilate((chroma > params.max_hair_chroma).astype(np.uint8),
                          np.ones((3, 3), np.uint8)).astype(bool)
     return graphic | _blank_border_area(_channel_sum(image) / np.float32(3.0), params)
