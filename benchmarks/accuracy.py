@@ -42,7 +42,9 @@ Real photos (``../shared/data``, skipped when absent)
     and the widths of the located shafts by the annotators' box classes
     (``undersize`` thin hairs against ``single`` / ``premium``): the share of
     each read vellus / terminal, and the probability that a thin-class shaft
-    reads narrower than a thick-class one (scale-free); and the length of
+    reads narrower than a thick-class one (scale-free); the located recall
+    of each box class (``single``, ``premium`` hairs of a multi-hair unit,
+    ``undersize``: which hairs the count misses); and the length of
     the capture device's 1.0 mm scale bar in the photos that carry one (a
     check of the assumed scale). Patients
     (the second field of ``<date>_<patient>_<n>``) are sorted; those at even
@@ -66,6 +68,7 @@ import argparse
 import dataclasses
 import time
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -311,6 +314,7 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
           f"patients={len(half)}  photos={len(stems)}  assumed {FDU_PX_PER_MM:.0f} px/mm")
     errs, recalls, precisions, widths_px = [], [], [], []
     located: list[tuple[str, float, bool]] = []  # (box class, width px, is_terminal)
+    boxes_found: list[tuple[str, bool]] = []  # (box class, located)
     long_hair = 0
     bars_px: list[int] = []
     t0 = time.perf_counter()
@@ -339,12 +343,15 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
         used = set()
         found = 0
         for cls, x0, y0, x1, y1 in boxes:
+            hit = False
             for i, (x, y) in enumerate(pts):
                 if i not in used and x0 - 10 <= x <= x1 + 10 and y0 - 10 <= y <= y1 + 10:
                     used.add(i)
                     found += 1
                     located.append((cls, counted[i].width_px, bool(counted[i].is_terminal)))
+                    hit = True
                     break
+            boxes_found.append((cls, hit))
         recalls.append(found / max(len(boxes), 1))
         precisions.append(found / max(len(pts), 1) if pts else 1.0)
         if verbose:
@@ -356,6 +363,11 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
           f"target <= 2.0 {'MET' if np.abs(e).mean() <= 2.0 else 'MISSED'}")
     print(f"  located: recall {np.mean(recalls):.3f}  precision {np.mean(precisions):.3f} "
           f"(counted shaft's midpoint inside a non-abnormal box)")
+    by_class = ", ".join(
+        f"{cls} {sum(hit for c, hit in boxes_found if c == cls)}/{n} "
+        f"({sum(hit for c, hit in boxes_found if c == cls) / n:.2f})"
+        for cls, n in sorted(Counter(c for c, _ in boxes_found).items()))
+    print(f"  located recall by the annotators' class: {by_class}")
     q1, q2, q3 = np.percentile(widths_px, [25, 50, 75])
     print(f"  counted shafts' width: median {q2:.1f} px (quartiles {q1:.1f}, {q3:.1f}), "
           f"{q2 * 1000 / FDU_PX_PER_MM:.1f} um at the assumed scale; the set's notes give "
