@@ -44,7 +44,10 @@ Real photos (``../shared/data``, skipped when absent)
     each read vellus / terminal, and the probability that a thin-class shaft
     reads narrower than a thick-class one (scale-free); the located recall
     of each box class (``single``, ``premium`` hairs of a multi-hair unit,
-    ``undersize``: which hairs the count misses); and the length of
+    ``undersize``: which hairs the count misses) and, for the boxes centred
+    in the measured area that were not located, what lies in them (unit
+    mates traced as one shaft, a counted shaft across the box, an uncounted
+    shaft, nothing traced); and the length of
     the capture device's 1.0 mm scale bar in the photos that carry one (a
     check of the assumed scale). Patients
     (the second field of ``<date>_<patient>_<n>``) are sorted; those at even
@@ -277,6 +280,35 @@ def _print_scale_bars(bars_px: list[int], n_photos: int) -> None:
           f"hair), against the assumed {FDU_PX_PER_MM:.0f} px/mm")
 
 
+#: What lies in a box that no counted shaft's midpoint was paired with.
+MISS_KINDS = ("traced as one with a neighbour", "a counted shaft across it", "an uncounted shaft", "nothing traced")
+
+
+def _passes_through(hair, box: tuple[str, float, float, float, float], pad: float = 10.0) -> bool:
+    """Whether the straight line from a hair's emergence point to its tip
+    crosses the box grown by ``pad`` px (sampled at 21 points)."""
+    _, x0, y0, x1, y1 = box
+    (ex, ey), (tx, ty) = hair.emergence_xy_px, hair.tip_xy_px
+    return any(x0 - pad <= ex + f * (tx - ex) <= x1 + pad and y0 - pad <= ey + f * (ty - ey) <= y1 + pad
+               for f in np.linspace(0.0, 1.0, 21))
+
+
+def _missed_box_kind(box: tuple[str, float, float, float, float], pts: list[tuple[float, float]],
+                     counted: list, hairs: tuple) -> str:
+    """Why a box was not located (one of ``MISS_KINDS``): a counted shaft's
+    midpoint lies in it but was paired with another box (unit mates traced
+    as one shaft), a counted shaft crosses it, only an uncounted shaft does
+    (too short, a loose hair, in the edge strip), or no traced shaft does."""
+    _, x0, y0, x1, y1 = box
+    if any(x0 - 10 <= x <= x1 + 10 and y0 - 10 <= y <= y1 + 10 for x, y in pts):
+        return MISS_KINDS[0]
+    if any(_passes_through(hair, box) for hair in counted):
+        return MISS_KINDS[1]
+    if any(_passes_through(hair, box) for hair in hairs if not hair.counted):
+        return MISS_KINDS[2]
+    return MISS_KINDS[3]
+
+
 def _print_width_classes(located: list[tuple[str, float, bool]]) -> None:
     """Widths of the located shafts against the annotators' classes: a shaft in
     an ``undersize`` (thin hair) box should read narrower than one in a
@@ -315,6 +347,7 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
     errs, recalls, precisions, widths_px = [], [], [], []
     located: list[tuple[str, float, bool]] = []  # (box class, width px, is_terminal)
     boxes_found: list[tuple[str, bool]] = []  # (box class, located)
+    misses: Counter[tuple[str, str]] = Counter()  # (box class, what lies there)
     long_hair = 0
     bars_px: list[int] = []
     t0 = time.perf_counter()
@@ -333,8 +366,9 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
         # device's grey band with a strip along it).
         area = a.measured_area
         h, w = area.shape
-        inside = sum(bool(area[min(int((y0 + y1) / 2), h - 1), min(int((x0 + x1) / 2), w - 1)])
-                     for _, x0, y0, x1, y1 in boxes)
+        centred = [bool(area[min(int((y0 + y1) / 2), h - 1), min(int((x0 + x1) / 2), w - 1)])
+                   for _, x0, y0, x1, y1 in boxes]
+        inside = sum(centred)
         err = a.whole.hair_count - inside
         errs.append(err)
         long_hair += any(f.name == "long_hair" for f in a.flags)
@@ -342,7 +376,8 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
         # (grown by 10 px), each shaft used once.
         used = set()
         found = 0
-        for cls, x0, y0, x1, y1 in boxes:
+        for box, in_area in zip(boxes, centred):
+            cls, x0, y0, x1, y1 = box
             hit = False
             for i, (x, y) in enumerate(pts):
                 if i not in used and x0 - 10 <= x <= x1 + 10 and y0 - 10 <= y <= y1 + 10:
@@ -352,6 +387,8 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
                     hit = True
                     break
             boxes_found.append((cls, hit))
+            if in_area and not hit:
+                misses[(cls, _missed_box_kind(box, pts, counted, a.hairs))] += 1
         recalls.append(found / max(len(boxes), 1))
         precisions.append(found / max(len(pts), 1) if pts else 1.0)
         if verbose:
@@ -368,6 +405,9 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
         f"({sum(hit for c, hit in boxes_found if c == cls) / n:.2f})"
         for cls, n in sorted(Counter(c for c, _ in boxes_found).items()))
     print(f"  located recall by the annotators' class: {by_class}")
+    for cls in sorted({c for c, _ in misses}):
+        kinds = ", ".join(f"{kind} {misses[(cls, kind)]}" for kind in MISS_KINDS if misses[(cls, kind)])
+        print(f"  {cls} boxes in the measured area not located, by what lies there: {kinds}")
     q1, q2, q3 = np.percentile(widths_px, [25, 50, 75])
     print(f"  counted shafts' width: median {q2:.1f} px (quartiles {q1:.1f}, {q3:.1f}), "
           f"{q2 * 1000 / FDU_PX_PER_MM:.1f} um at the assumed scale; the set's notes give "
