@@ -961,6 +961,12 @@ class GlobalViewParams:
         "head fit), added to every change interval; set it from your own repeat photos",
     )
     interval_level: float = _p(0.95, 0.5, 0.9999, "confidence level of change intervals")
+    share_visit_seen_weight: bool = _p(
+        True,
+        doc="compare: when the visits' blends of the colour models with and without scalp seen "
+            "differ, every visit is analysed again with the mean of their weights (one head "
+            "does not switch between the two models with a small change of pose or light)",
+    )
     share_visit_contrast: bool = _p(
         True,
         doc="compare: the shading fits of the visits whose scalp is seen are pulled towards "

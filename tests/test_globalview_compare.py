@@ -15,6 +15,7 @@ from scalpmetrics.globalview.phantom import global_phantom_course
 from scalpmetrics.globalview.present import format_global_comparison
 from scalpmetrics.globalview.report_html import render_global_report
 from scalpmetrics.io import photo_from_array
+from scalpmetrics.params import Params
 from scalpmetrics.report import to_json
 
 SIZE = {"width_px": 320, "height_px": 240, "supersample": 2}
@@ -142,3 +143,18 @@ def test_visits_that_show_scalp_are_pulled_to_one_contrast(photos, result):
     after = [result.visits[i].colour_model["cell_log_contrast"] for i in seen]
     assert np.ptp(after) < 0.5 * np.ptp(before)
     assert np.mean(after) == pytest.approx(np.mean(before), abs=0.02)
+
+
+def test_visits_of_one_head_blend_the_colour_models_alike():
+    # seed 7: the baseline shows scalp (weight 1), the unchanged follow-up,
+    # under a new pose and light, does not (weight 0)
+    course = global_phantom_course(7, "vertex", regrowth=(0.0, 0.0), **SIZE)
+    photos = [photo_from_array(p.image) for p in course]
+    own = [analyze_global(p, view="vertex").colour_model["scalp_seen_weight"] for p in photos]
+    assert max(own) > min(own)
+    shared = compare_global(photos, view="vertex")
+    assert [v.colour_model["scalp_seen_weight"] for v in shared.visits] == \
+        pytest.approx([np.mean(own)] * 2)
+    alone = compare_global(photos, view="vertex", params=Params.from_dict(
+        {"globalview": {"share_visit_seen_weight": False}}))
+    assert [v.colour_model["scalp_seen_weight"] for v in alone.visits] == pytest.approx(own)

@@ -106,6 +106,7 @@ def analyze_global(
     px_per_mm: float | None = None,
     field_width_mm: float | None = None,
     cell_log_contrast: float | None = None,
+    scalp_seen_weight: float | None = None,
     params: Params = Params(),
 ) -> GlobalAnalysis:
     """Measure coverage zone by zone in one standardized global photo.
@@ -130,6 +131,11 @@ def analyze_global(
         :func:`~scalpmetrics.globalview.compare.compare_global` does across the
         visits of one head (see
         :func:`~scalpmetrics.globalview.hairfraction.fit_unmixing`).
+    scalp_seen_weight : float, optional
+        Blend the colour models with and without scalp seen with this weight
+        (0..1) instead of the photo's own, as
+        :func:`~scalpmetrics.globalview.compare.compare_global` does across
+        the visits of one head.
     params : Params
         All parameters (``params.globalview`` for this analysis).
 
@@ -201,6 +207,7 @@ def analyze_global(
         union |= m
     near = cv2.dilate(union.astype(np.uint8), _disc(gp.fit_margin_fraction * frame.mean_radius_px)) > 0
     model = fit_unmixing(work, frame, measured & near, cell_log_contrast=cell_log_contrast,
+                         scalp_seen_weight=scalp_seen_weight,
                          params=gp)
     f = hair_fraction(work, frame, model)
     local = local_coverage(f, measured, gp.thinning_window_fraction * frame.mean_radius_px)

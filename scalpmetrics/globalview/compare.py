@@ -9,7 +9,12 @@ scalp is seen are then analysed again with their shading fits pulled
 towards one scalp/hair contrast, the mean of their own
 (``globalview.share_visit_contrast``, ``globalview.visit_contrast_weight``):
 the colours are the person's, and a tilt of one photo's shading otherwise
-trades against its contrast.
+trades against its contrast. Before that, when the visits' own blends of
+the colour models with and without scalp seen differ (a photo near that
+decision, see :func:`~scalpmetrics.globalview.hairfraction.seen_weight`),
+every visit is analysed again with the mean of their weights
+(``globalview.share_visit_seen_weight``): one head's scalp does not switch
+from seen to unseen with a small change of pose or light.
 
 The change of a zone is ``100 * (followup - baseline)`` coverage, in
 percentage points. Its interval is normal with the standard error::
@@ -195,21 +200,28 @@ def compare_global(
     follow_regions = None if regions is None else (
         regions if regions.reference_frame is not None else regions.with_reference(base.head_frame)
     )
-    def analyze(i: int, contrast: float | None = None) -> GlobalAnalysis:
-        if i == 0 and contrast is None:
+    def analyze(i: int, contrast: float | None = None,
+                weight: float | None = None) -> GlobalAnalysis:
+        if i == 0 and contrast is None and weight is None:
             return base
         return analyze_global(loaded[i], view=base.view, side=base.side,
                               regions=regions if i == 0 else follow_regions, template=template,
-                              cell_log_contrast=contrast, params=params)
+                              cell_log_contrast=contrast, scalp_seen_weight=weight, params=params)
 
     analyses = [analyze(i) for i in range(len(loaded))]
+    weights = [a.colour_model["scalp_seen_weight"] for a in analyses]
+    common = None
+    if params.globalview.share_visit_seen_weight and max(weights) > min(weights):
+        # one head, one blend of the models with and without scalp seen
+        common = float(np.mean(weights))
+        analyses = [analyze(i, weight=common) for i in range(len(loaded))]
     seen = [i for i, a in enumerate(analyses) if a.colour_model["scalp_seen_weight"] >= 1.0
             and a.colour_model["cell_log_contrast"] is not None]
     if params.globalview.share_visit_contrast and len(seen) >= 2:
         # the person's hair and scalp colours: one contrast for the visits that show scalp
         shared = float(np.mean([analyses[i].colour_model["cell_log_contrast"] for i in seen]))
         for i in seen:
-            analyses[i] = analyze(i, shared)
+            analyses[i] = analyze(i, shared, common)
     return compare_global_analyses(loaded, tuple(analyses), dates=dates, params=params)
 
 

@@ -239,6 +239,7 @@ def fit_unmixing(
     domain: np.ndarray,
     *,
     cell_log_contrast: float | None = None,
+    scalp_seen_weight: float | None = None,
     params: GlobalViewParams = GlobalViewParams(),
 ) -> UnmixingModel:
     """Estimate hair colour, scalp colour and shading from the head's own pixels.
@@ -258,6 +259,10 @@ def fit_unmixing(
         of the head a tilt of the shading trades against the contrast, and a
         contrast shared by the visits of one head (the person's colours)
         steadies it. Applies when the scalp is seen.
+    scalp_seen_weight : float, optional
+        Weight of the model with scalp seen in the blend with the model
+        without it, in 0..1, instead of the photo's own (:func:`seen_weight`):
+        the comparison of visits gives the visits of one head one weight.
     params : GlobalViewParams
 
     Returns
@@ -288,7 +293,12 @@ def fit_unmixing(
     grid = (cells, n_cells, cell_basis)
     seen = _levels_and_colours(rgb, lum, basis, grid, params, scalp_allowed=True,
                                tied_log_contrast=cell_log_contrast)
-    weight = seen_weight(seen.scalp_cells, seen.contrast_ratio, params) if seen.scalp_seen else 0.0
+    if scalp_seen_weight is not None:
+        weight = float(np.clip(scalp_seen_weight, 0.0, 1.0))
+    elif seen.scalp_seen:
+        weight = seen_weight(seen.scalp_cells, seen.contrast_ratio, params)
+    else:
+        weight = 0.0
     if weight >= 1.0:
         return seen
     unseen = _levels_and_colours(rgb, lum, basis, grid, params, scalp_allowed=False)
