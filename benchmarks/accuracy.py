@@ -85,6 +85,7 @@ from scalpmetrics.params import Params
 from scalpmetrics.regions import guarded_area
 from scalpmetrics.segment import thin_dark_runs
 from scalpmetrics.synthetic import conditions, make_phantom
+from scalpmetrics.types import Hair
 
 from overrides import parse_overrides  # benchmarks/overrides.py
 
@@ -281,10 +282,11 @@ def _print_scale_bars(bars_px: list[int], n_photos: int) -> None:
 
 
 #: What lies in a box that no counted shaft's midpoint was paired with.
-MISS_KINDS = ("traced as one with a neighbour", "a counted shaft across it", "an uncounted shaft", "nothing traced")
+MISS_KINDS = ("traced as one with a neighbour", "a counted shaft across it", "an uncounted shaft",
+              "nothing traced")
 
 
-def _passes_through(hair, box: tuple[str, float, float, float, float], pad: float = 10.0) -> bool:
+def _passes_through(hair: Hair, box: tuple[str, float, float, float, float], pad: float = 10.0) -> bool:
     """Whether the straight line from a hair's emergence point to its tip
     crosses the box grown by ``pad`` px (sampled at 21 points)."""
     _, x0, y0, x1, y1 = box
@@ -294,7 +296,7 @@ def _passes_through(hair, box: tuple[str, float, float, float, float], pad: floa
 
 
 def _missed_box_kind(box: tuple[str, float, float, float, float], pts: list[tuple[float, float]],
-                     counted: list, hairs: tuple) -> str:
+                     counted: list[Hair], hairs: tuple[Hair, ...]) -> str:
     """Why a box was not located (one of ``MISS_KINDS``): a counted shaft's
     midpoint lies in it but was paired with another box (unit mates traced
     as one shaft), a counted shaft crosses it, only an uncounted shaft does
