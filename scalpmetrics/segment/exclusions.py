@@ -63,12 +63,17 @@ def _flat(lum: np.ndarray, window_px: int, max_std: float) -> np.ndarray:
     return (var < np.float32(max_std) ** 2).astype(np.uint8)
 
 
+def _with_rims(lines: np.ndarray) -> np.ndarray:
+    """Drawn lines (uint8 or bool) grown by two pixels over their anti-aliased
+    rims, which are painted over with them."""
+    return cv2.dilate(lines.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+
+
 def _graphic_lines(lum: np.ndarray, contrast_levels: float, params: SegmentParams) -> np.ndarray:
     """Thin dark straight lines along the rows or columns of the photo (scale
     bars, rulers, frames drawn by the capture device; see
-    :func:`thin_dark_runs`), grown over their rims by two pixels."""
-    lines = thin_dark_runs(lum, contrast_levels, params.graphic_line_min_px)
-    return cv2.dilate(lines, np.ones((5, 5), np.uint8)).astype(bool)
+    :func:`thin_dark_runs`), with their rims (:func:`_with_rims`)."""
+    return _with_rims(thin_dark_runs(lum, contrast_levels, params.graphic_line_min_px))
 
 
 def _chroma(rgb: np.ndarray) -> np.ndarray:
@@ -115,8 +120,8 @@ def _colour_lines_and_text(strokes: np.ndarray, chroma: np.ndarray, full: float,
 
     Strokes less than twice ``graphic_colour_side_px`` apart are one piece (a
     line is broken where it crosses a hair); a piece spanning at least
-    ``graphic_line_min_px`` along a row or a column is a line, kept with a
-    rim of two pixels (painted over). The other strokes of the purer colours
+    ``graphic_line_min_px`` along a row or a column is a line, kept with its
+    rims (:func:`_with_rims`; painted over). The other strokes of the purer colours
     of text (chroma at least ``graphic_text_min_chroma``: thin gaps of saturated skin between dark
     hairs are strokes too) less than ``graphic_text_gap_px`` apart are one
     block (the letters and lines of a label); a block holding at least
@@ -139,7 +144,7 @@ def _colour_lines_and_text(strokes: np.ndarray, chroma: np.ndarray, full: float,
     long = span >= params.graphic_line_min_px
     long[0] = False
     on_line = long[labels] & strokes.astype(bool)
-    lines = cv2.dilate(on_line.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    lines = _with_rims(on_line)
     rest = (strokes.astype(bool) & ~on_line
             & (chroma >= params.graphic_text_min_chroma * full)).astype(np.uint8)
     gap = params.graphic_text_gap_px
