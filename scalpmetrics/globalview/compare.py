@@ -4,17 +4,20 @@ Every visit is analysed on its own (:func:`analyze_global`); the heads, not
 the hair, are aligned: each photo's zones come from its own head frame, so a
 zone covers the same part of the head whatever the framing, and clinic
 regions drawn on the baseline are carried to each follow-up by the head
-transform (baseline head frame -> follow-up head frame). The visits whose
-scalp is seen are then analysed again with their shading fits pulled
-towards one scalp/hair contrast, the mean of their own
-(``globalview.share_visit_contrast``, ``globalview.visit_contrast_weight``):
-the colours are the person's, and a tilt of one photo's shading otherwise
-trades against its contrast. Before that, when the visits' own blends of
-the colour models with and without scalp seen differ (a photo near that
-decision, see :func:`~scalpmetrics.globalview.hairfraction.seen_weight`),
-every visit is analysed again with the mean of their weights
-(``globalview.share_visit_seen_weight``): one head's scalp does not switch
-from seen to unseen with a small change of pose or light.
+transform (baseline head frame -> follow-up head frame). Then one of two
+things is shared:
+
+* when the visits' own blends of the colour models with and without scalp
+  seen differ (a photo near that decision, see
+  :func:`~scalpmetrics.globalview.hairfraction.seen_weight`), every visit is
+  analysed again with the mean of their weights
+  (``globalview.share_visit_seen_weight``): one head's scalp does not switch
+  from seen to unseen with a small change of pose or light;
+* otherwise the visits whose scalp is seen are analysed again with their
+  shading fits pulled towards one scalp/hair contrast, the mean of their own
+  (``globalview.share_visit_contrast``, ``globalview.visit_contrast_weight``):
+  the colours are the person's, and a tilt of one photo's shading otherwise
+  trades against its contrast.
 
 The change of a zone is ``100 * (followup - baseline)`` coverage, in
 percentage points. Its interval is normal with the standard error::
@@ -210,18 +213,18 @@ def compare_global(
 
     analyses = [analyze(i) for i in range(len(loaded))]
     weights = [a.colour_model["scalp_seen_weight"] for a in analyses]
-    common = None
-    if params.globalview.share_visit_seen_weight and max(weights) > min(weights):
-        # one head, one blend of the models with and without scalp seen
-        common = float(np.mean(weights))
-        analyses = [analyze(i, weight=common) for i in range(len(loaded))]
     seen = [i for i, a in enumerate(analyses) if a.colour_model["scalp_seen_weight"] >= 1.0
             and a.colour_model["cell_log_contrast"] is not None]
-    if params.globalview.share_visit_contrast and len(seen) >= 2:
+    if params.globalview.share_visit_seen_weight and max(weights) > min(weights):
+        # one head, one blend of the models with and without scalp seen (below 1:
+        # no visit then shows scalp fully, and no contrast is shared)
+        common = float(np.mean(weights))
+        analyses = [analyze(i, weight=common) for i in range(len(loaded))]
+    elif params.globalview.share_visit_contrast and len(seen) >= 2:
         # the person's hair and scalp colours: one contrast for the visits that show scalp
         shared = float(np.mean([analyses[i].colour_model["cell_log_contrast"] for i in seen]))
         for i in seen:
-            analyses[i] = analyze(i, shared, common)
+            analyses[i] = analyze(i, shared)
     return compare_global_analyses(loaded, tuple(analyses), dates=dates, params=params)
 
 
