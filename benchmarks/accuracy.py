@@ -286,13 +286,21 @@ MISS_KINDS = ("traced as one with a neighbour", "a counted shaft across it", "an
               "nothing traced")
 
 
-def _passes_through(hair: Hair, box: tuple[str, float, float, float, float], pad: float = 10.0) -> bool:
-    """Whether the straight line from a hair's emergence point to its tip
-    crosses the box grown by ``pad`` px (sampled at 21 points)."""
+#: A box is grown by this before a point is tested against it, px.
+BOX_PAD_PX = 10.0
+
+
+def _in_box(x: float, y: float, box: tuple[str, float, float, float, float]) -> bool:
+    """Whether ``(x, y)`` lies in the box grown by ``BOX_PAD_PX``."""
     _, x0, y0, x1, y1 = box
+    return x0 - BOX_PAD_PX <= x <= x1 + BOX_PAD_PX and y0 - BOX_PAD_PX <= y <= y1 + BOX_PAD_PX
+
+
+def _passes_through(hair: Hair, box: tuple[str, float, float, float, float]) -> bool:
+    """Whether the straight line from a hair's emergence point to its tip
+    crosses the grown box (sampled at 21 points)."""
     (ex, ey), (tx, ty) = hair.emergence_xy_px, hair.tip_xy_px
-    return any(x0 - pad <= ex + f * (tx - ex) <= x1 + pad and y0 - pad <= ey + f * (ty - ey) <= y1 + pad
-               for f in np.linspace(0.0, 1.0, 21))
+    return any(_in_box(ex + f * (tx - ex), ey + f * (ty - ey), box) for f in np.linspace(0.0, 1.0, 21))
 
 
 def _missed_box_kind(box: tuple[str, float, float, float, float], pts: list[tuple[float, float]],
@@ -301,8 +309,7 @@ def _missed_box_kind(box: tuple[str, float, float, float, float], pts: list[tupl
     midpoint lies in it but was paired with another box (unit mates traced
     as one shaft), a counted shaft crosses it, only an uncounted shaft does
     (too short, a loose hair, in the edge strip), or no traced shaft does."""
-    _, x0, y0, x1, y1 = box
-    if any(x0 - 10 <= x <= x1 + 10 and y0 - 10 <= y <= y1 + 10 for x, y in pts):
+    if any(_in_box(x, y, box) for x, y in pts):
         return MISS_KINDS[0]
     if any(_passes_through(hair, box) for hair in counted):
         return MISS_KINDS[1]
@@ -375,14 +382,14 @@ def run_fdu(split: str, quick: bool, verbose: bool) -> None:
         errs.append(err)
         long_hair += any(f.name == "long_hair" for f in a.flags)
         # Location check: a box is found when a counted shaft's midpoint lies in it
-        # (grown by 10 px), each shaft used once.
+        # (grown by BOX_PAD_PX), each shaft used once.
         used = set()
         found = 0
         for box, in_area in zip(boxes, centred):
-            cls, x0, y0, x1, y1 = box
+            cls = box[0]
             hit = False
             for i, (x, y) in enumerate(pts):
-                if i not in used and x0 - 10 <= x <= x1 + 10 and y0 - 10 <= y <= y1 + 10:
+                if i not in used and _in_box(x, y, box):
                     used.add(i)
                     found += 1
                     located.append((cls, counted[i].width_px, bool(counted[i].is_terminal)))
