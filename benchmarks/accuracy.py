@@ -22,7 +22,12 @@ Phantoms (``scalpmetrics.synthetic``, exact truth)
     *located precision* the share of counted hairs paired. A count can be
     right while its hairs are not: misses and false hairs cancel. And how
     many clipped and unclipped phantoms (and fdu photos, all of clipped
-    hair) raise the ``long_hair`` flag.
+    hair) raise the ``long_hair`` flag. And, for the clipped phantoms, what
+    became of their true hairs, terminal and vellus (``FATES``): counted
+    alone, counted as one shaft with a unit mate or with another unit's
+    hair (both hairs of such a shaft are counted here), traced and not
+    counted, in the hair mask but not traced, not in the mask; and the
+    vellus hairs the mask misses, by hair colour.
 
 Loose cut hairs (``--part loose``, no target)
     Every second clipped condition of the split (every fourth with
@@ -99,6 +104,14 @@ PATCH_PX_PER_MM = 90.0
 LOCATE_RADIUS_UM = 150.0
 #: Loose cut fragments strewn on each phantom of the loose-hair check.
 LOOSE_HAIRS = 10
+#: What became of a true hair of a clipped phantom (see :func:`_hair_fates`).
+FATES = ("counted alone", "counted as one with a unit mate", "counted as one with another unit's hair",
+         "traced, not counted", "in the mask, not traced", "not in the mask")
+#: A traced shaft runs along a true hair when the hair's midpoint lies within
+#: half the hair's width plus this of the shaft's straight line, um ...
+ALONG_REACH_UM = 40.0
+#: ... and the two lie within this angle, degrees.
+ALONG_MAX_DEG = 25.0
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -119,6 +132,80 @@ def _summary(name: str, values: list[float], unit: str = "", *, higher_better: b
             f"p90 {p90:8.4f}  worst {worst:8.4f}  best {best:8.4f} {unit}")
 
 
+def _hair_fates(true_hairs: list, hairs: tuple[Hair, ...], mask: np.ndarray,
+                px_per_mm: float) -> list[str]:
+    """What became of each true hair of a clipped phantom (one of ``FATES``).
+
+    A traced shaft runs along a true hair when the hair's midpoint lies
+    close to the shaft's straight line (within half the hair's width plus
+    ``ALONG_REACH_UM``) and the two lie within ``ALONG_MAX_DEG`` (clipped
+    shafts are straight). A hair is counted alone when the nearest counted
+    shaft along it runs along no other true hair, counted as one with
+    another hair when it does (a unit mate or another unit's hair), traced
+    and not counted when only uncounted shafts run along it; otherwise it is
+    in the mask (at least half of its centreline's samples) or not.
+    """
+    if not true_hairs:
+        return []
+    te = np.array([h.emergence_xy_px for h in true_hairs])
+    tt = np.array([h.tip_xy_px for h in true_hairs])
+    mid, t_dir = 0.5 * (te + tt), tt - te
+    reach = np.array([0.5 * h.width_um + ALONG_REACH_UM for h in true_hairs]) * px_per_mm / 1000.0
+    dist = np.full((len(true_hairs), max(len(hairs), 1)), np.inf)
+    if hairs:
+        se = np.array([h.emergence_xy_px for h in hairs])
+        s_dir = np.array([h.tip_xy_px for h in hairs]) - se
+        s_len2 = np.maximum((s_dir ** 2).sum(1), 1e-9)
+        along = np.clip(((mid[:, None] - se[None]) * s_dir[None]).sum(2) / s_len2, 0.0, 1.0)
+        dist = np.linalg.norm(mid[:, None] - (se[None] + along[..., None] * s_dir[None]), axis=2)
+        cos = np.abs((t_dir[:, None] * s_dir[None]).sum(2)) / (
+            np.linalg.norm(t_dir, axis=1)[:, None] * np.sqrt(s_len2)[None] + 1e-9)
+        dist = np.where((dist <= reach[:, None]) & (cos >= np.cos(np.radians(ALONG_MAX_DEG))),
+                        dist, np.inf)
+    counted = np.array([h.counted for h in hairs] or [False])
+    runs_along = np.isfinite(dist)
+    owner = np.where(runs_along & counted[None], dist, np.inf).argmin(1)
+    has_owner = (runs_along & counted[None]).any(1)
+    fates = []
+    for i, h in enumerate(true_hairs):
+        if has_owner[i]:
+            others = [j for j in np.nonzero(runs_along[:, owner[i]])[0] if j != i]
+            if not others:
+                fates.append(FATES[0])
+            elif any(true_hairs[j].unit_id == h.unit_id for j in others):
+                fates.append(FATES[1])
+            else:
+                fates.append(FATES[2])
+        elif runs_along[i].any():
+            fates.append(FATES[3])
+        else:
+            n = max(2, int(np.ceil(np.linalg.norm(t_dir[i]))))
+            pts = np.rint(te[i] + np.linspace(0.0, 1.0, n)[:, None] * t_dir[i]).astype(int)
+            pts[:, 0] = np.clip(pts[:, 0], 0, mask.shape[1] - 1)
+            pts[:, 1] = np.clip(pts[:, 1], 0, mask.shape[0] - 1)
+            fates.append(FATES[4] if mask[pts[:, 1], pts[:, 0]].mean() >= 0.5 else FATES[5])
+    return fates
+
+
+def _print_fates(fates: Counter[tuple[str, bool, str]]) -> None:
+    """The fates of the clipped phantoms' true hairs, terminal and vellus, and
+    the vellus hairs not in the mask by hair colour."""
+    for terminal in (True, False):
+        n = sum(v for (_, t, _), v in fates.items() if t == terminal)
+        if n == 0:
+            continue
+        parts = ", ".join(
+            f"{fate} {100 * sum(v for (f, t, _), v in fates.items() if f == fate and t == terminal) / n:.1f} %"
+            for fate in FATES)
+        print(f"  clipped phantoms, what became of the {n} true {'terminal' if terminal else 'vellus'} "
+              f"hairs: {parts}")
+    colours = sorted({c for _, _, c in fates})
+    by_colour = ", ".join(
+        f"{c} {sum(v for (f, t, cc), v in fates.items() if cc == c and not t and f == FATES[5])}/"
+        f"{sum(v for (_, t, cc), v in fates.items() if cc == c and not t)}" for c in colours)
+    print(f"  clipped phantoms, vellus hairs not in the mask by hair colour: {by_colour}")
+
+
 def phantom_conditions(split: str, quick: bool) -> list[dict]:
     """The phantom conditions of a split (seeds changed for the report split)."""
     conds = conditions()
@@ -135,6 +222,7 @@ def run_phantoms(split: str, quick: bool, verbose: bool) -> None:
     print(f"PHANTOMS  split={split}  n={len(conds)}  seeds {seeds[0]}..{seeds[-1]} "
           f"(conditions() order{', every 4th' if quick else ''})  1280x1024 px, 100 px/mm")
     rows = []
+    fates: Counter[tuple[str, bool, str]] = Counter()  # (fate, terminal, hair colour)
     t0 = time.perf_counter()
     for c in conds:
         ph = make_phantom(**c)
@@ -154,6 +242,10 @@ def run_phantoms(split: str, quick: bool, verbose: bool) -> None:
         pairs, _ = assign_points(true_xy, found_xy,
                                  max_distance=LOCATE_RADIUS_UM * tr.px_per_mm / 1000.0)
         paired = len(pairs)
+        if c["clipped"]:
+            true_in = [h for h in tr.hairs if h.counted]
+            for fate, h in zip(_hair_fates(true_in, a.hairs, a.hair_mask, tr.px_per_mm), true_in):
+                fates[(fate, h.is_terminal, c["hair_colour"])] += 1
         rows.append(dict(cond=c, dice=d, count=w.hair_count, true_count=tr.hair_count,
                          count_err=count_err, width_err=width_err, vf_err=vf_err,
                          cov_err=cov_err, recall=paired / max(len(true_xy), 1),
@@ -179,6 +271,7 @@ def run_phantoms(split: str, quick: bool, verbose: bool) -> None:
     print(_summary(f"located recall ({LOCATE_RADIUS_UM:g} um)", col("recall"), higher_better=True))
     print(_summary(f"located precision ({LOCATE_RADIUS_UM:g} um)", col("precision"),
                    higher_better=True))
+    _print_fates(fates)
     for clipped in (True, False):
         flagged = [r["long_hair"] for r in rows if r["cond"]["clipped"] == clipped]
         print(f"  long_hair flag raised on {sum(flagged)} of {len(flagged)} "
