@@ -23,7 +23,7 @@ import numpy as np
 
 from scalpmetrics.errors import ImageArrayError
 from scalpmetrics.params import NormalizeParams
-from scalpmetrics.selection import quantile
+from scalpmetrics.selection import median, quantile
 
 __all__ = ["normalize_photo", "luminance"]
 
@@ -135,7 +135,7 @@ def skin_colour_grid(image: np.ndarray, *, tile_px: float,
                        for c in range(3)], axis=1)
     colour /= np.maximum(weight, 1)[:, None]
     if not weight.all():
-        colour[weight == 0] = np.median(rgb, axis=0)
+        colour[weight == 0] = [median(rgb[:, c]) for c in range(3)]
     return np.maximum(colour.reshape(nty, ntx, 3).astype(np.float32), np.float32(1.0 / 255.0))
 
 
