@@ -51,9 +51,14 @@ PX_PER_MM = 100.0
 
 
 def _child(folder: str) -> None:
-    """Analyse every PNG of ``folder`` (sorted); one JSON line per photo."""
+    """Analyse every PNG of ``folder`` (sorted); one JSON line per photo,
+    after one with OpenCV's processor features."""
+    import cv2
+
     from scalpmetrics.analysis import analyze
     from scalpmetrics.io import load_photo
+
+    print(json.dumps({"features": cv2.getCPUFeaturesLine()}), flush=True)
 
     for path in sorted(Path(folder).glob("*.png")):
         a = analyze(load_photo(path), px_per_mm=PX_PER_MM)
@@ -65,12 +70,13 @@ def _child(folder: str) -> None:
         }), flush=True)
 
 
-def _run(folder: str, env_extra: dict[str, str]) -> dict[str, dict]:
+def _run(folder: str, env_extra: dict[str, str]) -> tuple[str, dict[str, dict]]:
+    """OpenCV's processor features and the records by photo, from a child process."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", **env_extra)
     out = subprocess.run([sys.executable, __file__, "--child", folder], capture_output=True,
                          text=True, check=True, env=env)
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-    return {r["name"]: r for r in rows}
+    return rows[0]["features"], {r["name"]: r for r in rows[1:]}
 
 
 def _diff(a: float | None, b: float | None) -> float:
@@ -110,8 +116,9 @@ def main() -> None:
             ph = make_phantom(**c)
             cv2.imwrite(str(Path(folder) / f"{c['seed']:06d}.png"),
                         cv2.cvtColor(ph.image, cv2.COLOR_RGB2BGR))
-        here = _run(folder, {})
-        sse = _run(folder, {"OPENCV_CPU_DISABLE": ABOVE_SSE42})
+        here_features, here = _run(folder, {})
+        sse_features, sse = _run(folder, {"OPENCV_CPU_DISABLE": ABOVE_SSE42})
+    print(f"  OpenCV's features (* dispatched): here {here_features}; held {sse_features}")
     same_mask, count_d, width_d, vellus_d, cover_d = 0, [], [], [], []
     for name in sorted(here):
         a, b = here[name], sse[name]

@@ -19,8 +19,9 @@ __version__ = "0.1.0"
 #: ``detection_recall`` (percentage changes corrected for each detector's recall);
 #: 1.3 ``provenance.tracing`` (long hair traced on its joined cores); 1.4
 #: ``provenance.device_graphics`` (a device's blank band and scale-bar lines left out);
-#: 1.5 its ``text_px`` (labels a device writes in colour, left out).
-SCHEMA_VERSION = "1.5"
+#: 1.5 its ``text_px`` (labels a device writes in colour, left out); 1.6
+#: ``provenance.machine`` and ``provenance.opencv_cpu_features`` (the processor).
+SCHEMA_VERSION = "1.6"
 
 import importlib
 from typing import TYPE_CHECKING, Any

@@ -392,7 +392,9 @@ def excluded_area(
 
 
 def provenance(photo: Photo, calibration: Calibration, params: Params) -> dict[str, Any]:
-    """What produced a result: versions, parameters, input hash, calibration source."""
+    """What produced a result: versions, parameters, input hash, calibration source,
+    and the processor (OpenCV's float filters round differently, in the last
+    bit, on each set of vector instructions: ``docs/reliability.md``)."""
     import cv2
     import skimage
 
@@ -406,4 +408,6 @@ def provenance(photo: Photo, calibration: Calibration, params: Params) -> dict[s
         "numpy_version": np.__version__,
         "opencv_version": cv2.__version__,
         "scikit_image_version": skimage.__version__,
+        "machine": platform.machine(),
+        "opencv_cpu_features": cv2.getCPUFeaturesLine(),
     }

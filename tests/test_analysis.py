@@ -1,7 +1,9 @@
 """End-to-end analysis on seeded phantoms with exact truth."""
 
 import dataclasses
+import platform
 
+import cv2
 import numpy as np
 import pytest
 
@@ -84,6 +86,9 @@ def test_provenance(phantom, result):
     assert prov["parameters"] == Params().to_dict()
     assert prov["parameters_digest"] == Params().digest()
     assert prov["calibration_source"] == "argument"
+    # the processor: OpenCV's float filters round differently on each instruction set
+    assert prov["machine"] == platform.machine()
+    assert prov["opencv_cpu_features"] == cv2.getCPUFeaturesLine() != ""
 
 
 def test_vellus_cutoff_parameter_changes_classification(phantom, result):

@@ -384,6 +384,7 @@ def test_json_record_has_the_contract_keys(strong_result):
     assert record["schema_version"] == SCHEMA_VERSION
     assert len(record["visits"]) == 3 and len(record["registration"]) == 2
     assert {"hair_count", "regions", "hairs", "provenance"} <= set(record["visits"][0])
+    assert {"machine", "opencv_cpu_features"} <= set(record["provenance"])
     for i, change in enumerate(record["changes"], start=1):
         assert REQUIRED_CHANGE_KEYS <= set(change)
         assert change["visit"] == i

@@ -14,6 +14,7 @@ from scalpmetrics.types import Photo
 
 
 def _provenance(photos: Sequence[Photo], params: Params) -> dict[str, Any]:
+    """Versions, parameters, inputs and processor (as :func:`scalpmetrics.analysis.provenance`)."""
     import cv2
     import scipy
 
@@ -26,4 +27,6 @@ def _provenance(photos: Sequence[Photo], params: Params) -> dict[str, Any]:
         "numpy_version": np.__version__,
         "opencv_version": cv2.__version__,
         "scipy_version": scipy.__version__,
+        "machine": platform.machine(),
+        "opencv_cpu_features": cv2.getCPUFeaturesLine(),
     }
