@@ -89,7 +89,7 @@ from scalpmetrics.measure import point_in_mask
 from scalpmetrics.params import Params
 from scalpmetrics.regions import guarded_area
 from scalpmetrics.segment import thin_dark_runs
-from scalpmetrics.synthetic import conditions, make_phantom
+from scalpmetrics.synthetic import HairTruth, conditions, make_phantom
 from scalpmetrics.types import Hair
 
 from overrides import parse_overrides  # benchmarks/overrides.py
@@ -132,7 +132,7 @@ def _summary(name: str, values: list[float], unit: str = "", *, higher_better: b
             f"p90 {p90:8.4f}  worst {worst:8.4f}  best {best:8.4f} {unit}")
 
 
-def _hair_fates(true_hairs: list, hairs: tuple[Hair, ...], mask: np.ndarray,
+def _hair_fates(true_hairs: list[HairTruth], hairs: tuple[Hair, ...], mask: np.ndarray,
                 px_per_mm: float) -> list[str]:
     """What became of each true hair of a clipped phantom (one of ``FATES``).
 
