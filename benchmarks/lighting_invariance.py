@@ -35,9 +35,9 @@ the floor a spread across lights can be judged against. And the neutral
 photo itself is analysed again turned by half a turn and mirrored left to
 right and top to bottom: the spread of those four counts (``turned``)
 changes no pixel's value, only the orientation, and is what the method's
-own decisions add (the thinning keeps one of two centrelines of an
-even-width shaft depending on the orientation; ``docs/experiments.md``,
-*The count of the same photo turned or mirrored*).
+own decisions add (the thinning depends on the orientation: its junctions
+and spurs change; ``docs/experiments.md``, *The count of the same photo
+turned or mirrored*).
 """
 
 from __future__ import annotations
