@@ -84,7 +84,7 @@ import numpy as np
 
 from scalpmetrics.analysis import analyze
 from scalpmetrics.io import load_photo, photo_from_array
-from scalpmetrics.match import assign_points
+from scalpmetrics.match import assign_points, shaft_evidence
 from scalpmetrics.measure import point_in_mask
 from scalpmetrics.params import Params
 from scalpmetrics.regions import guarded_area
@@ -112,6 +112,8 @@ FATES = ("counted alone", "counted as one with a unit mate", "counted as one wit
 ALONG_REACH_UM = 40.0
 #: ... and the two lie within this angle, degrees.
 ALONG_MAX_DEG = 25.0
+#: Points along a true hair sampled to tell whether the hair mask holds it.
+FATE_SAMPLES = 32
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -143,7 +145,8 @@ def _hair_fates(true_hairs: list[HairTruth], hairs: tuple[Hair, ...], mask: np.n
     shaft along it runs along no other true hair, counted as one with
     another hair when it does (a unit mate or another unit's hair), traced
     and not counted when only uncounted shafts run along it; otherwise it is
-    in the mask (at least half of its centreline's samples) or not.
+    in the mask (at least half of ``FATE_SAMPLES`` points along it,
+    :func:`scalpmetrics.match.shaft_evidence`) or not.
     """
     if not true_hairs:
         return []
@@ -163,6 +166,8 @@ def _hair_fates(true_hairs: list[HairTruth], hairs: tuple[Hair, ...], mask: np.n
         dist = np.where((dist <= reach[:, None]) & (cos >= np.cos(np.radians(ALONG_MAX_DEG))),
                         dist, np.inf)
     counted = np.array([h.counted for h in hairs] or [False])
+    in_mask = shaft_evidence(te, tt, mask, np.eye(3), span=(0.0, 1.0), samples=FATE_SAMPLES,
+                             tolerance_px=0) >= 0.5
     runs_along = np.isfinite(dist)
     owner = np.where(runs_along & counted[None], dist, np.inf).argmin(1)
     has_owner = (runs_along & counted[None]).any(1)
@@ -179,11 +184,7 @@ def _hair_fates(true_hairs: list[HairTruth], hairs: tuple[Hair, ...], mask: np.n
         elif runs_along[i].any():
             fates.append(FATES[3])
         else:
-            n = max(2, int(np.ceil(np.linalg.norm(t_dir[i]))))
-            pts = np.rint(te[i] + np.linspace(0.0, 1.0, n)[:, None] * t_dir[i]).astype(int)
-            pts[:, 0] = np.clip(pts[:, 0], 0, mask.shape[1] - 1)
-            pts[:, 1] = np.clip(pts[:, 1], 0, mask.shape[0] - 1)
-            fates.append(FATES[4] if mask[pts[:, 1], pts[:, 0]].mean() >= 0.5 else FATES[5])
+            fates.append(FATES[4] if in_mask[i] else FATES[5])
     return fates
 
 

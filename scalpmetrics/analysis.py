@@ -391,10 +391,18 @@ def excluded_area(
     return excluded
 
 
+def processor_record() -> dict[str, str]:
+    """The processor a result was computed on: its architecture and OpenCV's
+    view of its features (OpenCV's float filters round differently, in the
+    last bit, on each set of vector instructions: ``docs/reliability.md``)."""
+    import cv2
+
+    return {"machine": platform.machine(), "opencv_cpu_features": cv2.getCPUFeaturesLine()}
+
+
 def provenance(photo: Photo, calibration: Calibration, params: Params) -> dict[str, Any]:
-    """What produced a result: versions, parameters, input hash, calibration source,
-    and the processor (OpenCV's float filters round differently, in the last
-    bit, on each set of vector instructions: ``docs/reliability.md``)."""
+    """What produced a result: versions, parameters, input hash, calibration
+    source and the processor (:func:`processor_record`)."""
     import cv2
     import skimage
 
@@ -408,6 +416,5 @@ def provenance(photo: Photo, calibration: Calibration, params: Params) -> dict[s
         "numpy_version": np.__version__,
         "opencv_version": cv2.__version__,
         "scikit_image_version": skimage.__version__,
-        "machine": platform.machine(),
-        "opencv_cpu_features": cv2.getCPUFeaturesLine(),
+        **processor_record(),
     }

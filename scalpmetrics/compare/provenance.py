@@ -14,9 +14,11 @@ from scalpmetrics.types import Photo
 
 
 def _provenance(photos: Sequence[Photo], params: Params) -> dict[str, Any]:
-    """Versions, parameters, inputs and processor (as :func:`scalpmetrics.analysis.provenance`)."""
+    """Versions, parameters, inputs and processor (:func:`scalpmetrics.analysis.processor_record`)."""
     import cv2
     import scipy
+
+    from scalpmetrics.analysis import processor_record
 
     return {
         "scalpmetrics_version": __version__,
@@ -27,6 +29,5 @@ def _provenance(photos: Sequence[Photo], params: Params) -> dict[str, Any]:
         "numpy_version": np.__version__,
         "opencv_version": cv2.__version__,
         "scipy_version": scipy.__version__,
-        "machine": platform.machine(),
-        "opencv_cpu_features": cv2.getCPUFeaturesLine(),
+        **processor_record(),
     }

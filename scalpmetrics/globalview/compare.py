@@ -213,8 +213,8 @@ def compare_global(
 
     analyses = [analyze(i) for i in range(len(loaded))]
     weights = [a.colour_model["scalp_seen_weight"] for a in analyses]
-    seen = [i for i, a in enumerate(analyses) if a.colour_model["scalp_seen_weight"] >= 1.0
-            and a.colour_model["cell_log_contrast"] is not None]
+    seen = [i for i, a in enumerate(analyses)
+            if weights[i] >= 1.0 and a.colour_model["cell_log_contrast"] is not None]
     if params.globalview.share_visit_seen_weight and max(weights) > min(weights):
         # one head, one blend of the models with and without scalp seen (below 1:
         # no visit then shows scalp fully, and no contrast is shared)
