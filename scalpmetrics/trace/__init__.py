@@ -102,8 +102,7 @@ def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
         segments = _simplify(segments, int(node_map.max()), params)
         partner = _pair_at_nodes(segments, params)
         built = _build_chains(segments, partner)
-        chains = [c for ch, arc in zip(built, _arc_lengths([ch.rc for ch in built]))
-                  for c in _split_corners(ch, arc, params)]
+        chains = _split_corners(built, _arc_lengths([ch.rc for ch in built]), params)
         chains = [c for c in chains if len(c.rc) >= 2]
         if not chains:
             return ()

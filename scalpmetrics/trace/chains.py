@@ -98,10 +98,28 @@ def _pair_at_nodes(segments: list[_Segment], params: TraceParams) -> dict[tuple[
     return partner
 
 
+def _near_node(segments: list[_Segment]) -> list[np.ndarray]:
+    """For each segment, which of its points lie within a width (at least a
+    pixel) of an end that is a junction, in the segment's own order."""
+    sizes = np.array([len(s.rc) for s in segments], dtype=np.int64)
+    if sizes.size == 0:
+        return []
+    flat = np.concatenate([s.rc for s in segments])
+    owner = np.repeat(np.arange(len(segments)), sizes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    reach = np.maximum(1.0, np.array([s.width_px for s in segments]))[owner]
+    near = np.zeros(len(flat), dtype=bool)
+    for e, at in ((0, starts), (1, starts + sizes - 1)):
+        junction = np.array([s.nodes[e] >= 0 for s in segments], dtype=bool)[owner]
+        near |= junction & (np.hypot(*(flat - flat[at][owner]).T) <= reach)
+    return np.split(near, starts[1:])
+
+
 def _build_chains(segments: list[_Segment], partner: dict[tuple[int, int], tuple[int, int]]
                   ) -> list[_Chain]:
     """Join paired segments into ordered centrelines."""
     visited = np.zeros(len(segments), dtype=bool)
+    near_node = _near_node(segments)
     chains = []
     for first in range(len(segments)):
         if visited[first]:
@@ -127,12 +145,7 @@ def _build_chains(segments: list[_Segment], partner: dict[tuple[int, int], tuple
             visited[cur] = True
             s = segments[cur]
             rc = s.rc if cur_start == 0 else s.rc[::-1]
-            flags = np.zeros(len(rc), dtype=bool)
-            reach = max(1.0, s.width_px)
-            for side, nd in ((0, s.nodes[cur_start]), (1, s.nodes[1 - cur_start])):
-                if nd >= 0:
-                    d = np.hypot(*(rc - rc[0 if side == 0 else -1]).T)
-                    flags |= d <= reach
+            flags = near_node[cur] if cur_start == 0 else near_node[cur][::-1]
             if kinds_start is None:
                 kinds_start = "free" if s.nodes[cur_start] < 0 else "node"
                 start_node = s.nodes[cur_start]
@@ -157,7 +170,7 @@ def _build_chains(segments: list[_Segment], partner: dict[tuple[int, int], tuple
         chains.append(_Chain(
             rc=rc,
             end_kinds=[kinds_start or "free", kind_end],
-            width_hint_px=float(np.average(w[:, 0], weights=w[:, 1])),
+            width_hint_px=float((w[:, 0] * w[:, 1]).sum() / w[:, 1].sum()),
             node_ends=np.concatenate(node_flags),
             end_nodes=[start_node, end_node],
             passes=passes,
@@ -165,24 +178,50 @@ def _build_chains(segments: list[_Segment], partner: dict[tuple[int, int], tuple
     return chains
 
 
-def _split_corners(chain: _Chain, arc: np.ndarray, params: TraceParams) -> list[_Chain]:
-    """Cut a centreline where it turns by more than ``max_bend_deg`` within
-    a couple of widths (two hairs leaving one opening in a V)."""
+def _split_corners(chains: list[_Chain], arcs: list[np.ndarray],
+                   params: TraceParams) -> list[_Chain]:
+    """Cut each centreline where it turns by more than ``max_bend_deg`` within
+    a couple of widths (two hairs leaving one opening in a V); ``arcs`` are
+    their arc lengths. The pieces keep the chains' order."""
+    spans = np.maximum(params.min_corner_span_px,
+                       params.direction_span_widths * np.array([ch.width_hint_px for ch in chains]))
+    which = np.flatnonzero(np.array([arc[-1] for arc in arcs]) >= 3 * spans)
+    cos_limit = np.cos(np.deg2rad(params.max_bend_deg))
+    sharpest: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    if which.size:
+        sizes = np.array([len(arcs[k]) for k in which], dtype=np.int64)
+        owner = np.repeat(which, sizes)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        first = np.repeat(starts, sizes)
+        last = np.repeat(starts + sizes - 1, sizes)
+        arc = np.concatenate([arcs[k] for k in which])
+        rc = np.concatenate([chains[k].rc for k in which])
+        span = spans[owner]
+        i_back = first + _searchsorted_rows(arcs, owner, arc - span)
+        i_fwd = np.minimum(first + _searchsorted_rows(arcs, owner, arc + span), last)
+        valid = (arc >= span) & (arc <= arc[last] - span)
+        v1 = rc - rc[i_back]
+        v2 = rc[i_fwd] - rc
+        n1, n2 = np.hypot(*v1.T), np.hypot(*v2.T)
+        cosang = np.einsum("ij,ij->i", v1, v2) / np.maximum(n1 * n2, 1e-9)
+        sharp = valid & (cosang < cos_limit)
+        for k in np.unique(owner[sharp]):
+            i = int(np.searchsorted(which, k))
+            part = slice(starts[i], starts[i] + sizes[i])
+            sharpest[int(k)] = (sharp[part], cosang[part])
+    out = []
+    for k, chain in enumerate(chains):
+        if k in sharpest:
+            out += _cut_at(chain, *sharpest[k])
+        else:
+            out.append(chain)
+    return out
+
+
+def _cut_at(chain: _Chain, sharp: np.ndarray, cosang: np.ndarray) -> list[_Chain]:
+    """Cut a chain once per run of ``sharp`` points, at its sharpest point
+    (smallest ``cosang``)."""
     rc = chain.rc
-    span = max(params.min_corner_span_px, params.direction_span_widths * chain.width_hint_px)
-    if arc[-1] < 3 * span:
-        return [chain]
-    i_back = np.searchsorted(arc, arc - span)
-    i_fwd = np.clip(np.searchsorted(arc, arc + span), 0, len(rc) - 1)
-    valid = (arc >= span) & (arc <= arc[-1] - span)
-    v1 = rc - rc[i_back]
-    v2 = rc[i_fwd] - rc
-    n1, n2 = np.hypot(*v1.T), np.hypot(*v2.T)
-    cosang = np.einsum("ij,ij->i", v1, v2) / np.maximum(n1 * n2, 1e-9)
-    sharp = valid & (cosang < np.cos(np.deg2rad(params.max_bend_deg)))
-    if not sharp.any():
-        return [chain]
-    # One cut per run of sharp points, at its sharpest point.
     cuts = []
     idx = np.nonzero(sharp)[0]
     groups = np.split(idx, np.nonzero(np.diff(idx) > 1)[0] + 1)

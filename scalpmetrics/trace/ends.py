@@ -17,9 +17,20 @@ from scalpmetrics.trace.chains import _Chain, _end_directions, _is_loop
 from scalpmetrics.trace.primitives import _sample
 
 
-def _at_border(xy_rc: np.ndarray, shape: tuple[int, int], margin: float) -> bool:
-    r, c = xy_rc
-    return bool(r < margin or c < margin or r > shape[0] - 1 - margin or c > shape[1] - 1 - margin)
+def _at_border(rc: np.ndarray, shape: tuple[int, int], margin: np.ndarray) -> np.ndarray:
+    """Whether each (row, col) point of ``rc`` (..., 2) lies within ``margin``
+    (broadcast against ``rc[..., 0]``) of the image's edge."""
+    r, c = rc[..., 0], rc[..., 1]
+    return (r < margin) | (c < margin) | (r > shape[0] - 1 - margin) | (c > shape[1] - 1 - margin)
+
+
+def _neighbours(tree: cKDTree, which: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every point of ``tree`` within ``radius`` of the points ``which``
+    (themselves included), as pairs: (which point, neighbour), each point's
+    neighbours in increasing order."""
+    pairs = cKDTree(tree.data[which]).sparse_distance_matrix(tree, radius, output_type="ndarray")
+    order = np.lexsort((pairs["j"], pairs["i"]))
+    return which[pairs["i"][order]], pairs["j"][order]
 
 
 def _darkness(image: np.ndarray) -> np.ndarray:
@@ -123,15 +134,14 @@ def _emergence(chains: list[_Chain], arcs: list[np.ndarray], cues: np.ndarray,
     flow = np.zeros_like(evidence)
     radius = params.flow_radius_um / um_per_px
     if n > 1 and radius > 0:
-        for k, near in enumerate(tree.query_ball_point(centres, 2.0 * radius)):
-            d2 = np.sum((centres[near] - centres[k]) ** 2, axis=1)
-            wts = np.exp(-0.5 * d2 / radius**2)
-            flow[k] = (wts[:, None] * evidence[near]).sum(axis=0) / wts.sum()
+        k, near = _neighbours(tree, np.arange(n), 2.0 * radius)
+        wts = np.exp(-0.5 * np.sum((centres[near] - centres[k]) ** 2, axis=1) / radius**2)
+        total = np.bincount(k, weights=wts, minlength=n)
+        for axis in (0, 1):
+            flow[:, axis] = np.bincount(k, weights=wts * evidence[near, axis], minlength=n) / total
     score = own + params.flow_weight * np.einsum("ij,ij->i", flow, chord)
-    border = []
-    for ch in chains:
-        margin = params.border_margin_widths * ch.width_hint_px + 1.0
-        border.append([_at_border(ch.rc[0], shape, margin), _at_border(ch.rc[-1], shape, margin)])
+    margins = params.border_margin_widths * np.array([ch.width_hint_px for ch in chains]) + 1.0
+    border = _at_border(ends, shape, margins[:, None]).tolist()
     choice = [0 if score[k] >= 0 else 1 for k in range(n)]
     # Junctions some shaft passes straight through (crossings, not shared openings).
     # A loop (a chain leaving and re-entering one junction round a hole in the
@@ -235,22 +245,22 @@ def _across_stream(ends: np.ndarray, tree: cKDTree, which: np.ndarray, um_per_px
     centres = tree.data
     sigma = params.stream_radius_um / um_per_px
     cos_max = np.cos(np.radians(2.0 * params.loose_min_angle_deg))
-    for k in np.flatnonzero(which):
-        near = np.array([j for j in tree.query_ball_point(centres[k], 3.0 * sigma) if j != k],
-                        dtype=np.int64)
-        d2 = np.sum((centres[near] - centres[k]) ** 2, axis=1)
-        if np.count_nonzero(d2 <= 4.0 * sigma**2) < params.stream_min_shafts:
-            continue
-        wts = length[near] * np.exp(-0.5 * d2 / sigma**2)
-        total = wts.sum()
-        if total <= 0:
-            continue
-        mean = (wts[:, None] * unit[near]).sum(axis=0) / total
-        resultant = float(np.hypot(*mean))
-        if resultant < params.loose_min_coherence:
-            continue
-        # cos of the doubled angle between the shaft and the stream.
-        out[k] = float(unit[k] @ mean) / resultant < cos_max
+    n = len(ends)
+    k, near = _neighbours(tree, np.flatnonzero(which), 3.0 * sigma)
+    k, near = k[near != k], near[near != k]
+    d2 = np.sum((centres[near] - centres[k]) ** 2, axis=1)
+    known = np.bincount(k, weights=d2 <= 4.0 * sigma**2, minlength=n) >= params.stream_min_shafts
+    wts = length[near] * np.exp(-0.5 * d2 / sigma**2)
+    total = np.bincount(k, weights=wts, minlength=n)
+    judged = which & known & (total > 0)
+    mean = np.stack([np.bincount(k, weights=wts * unit[near, axis], minlength=n)
+                     for axis in (0, 1)], axis=1)[judged] / total[judged, None]
+    resultant = np.hypot(mean[:, 0], mean[:, 1])
+    coherent = resultant >= params.loose_min_coherence
+    # cos of the doubled angle between the shaft and the stream.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        across = np.einsum("ij,ij->i", unit[judged], mean) / resultant < cos_max
+    out[judged] = coherent & across
     return out
 
 

@@ -65,14 +65,6 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _run_medians(runs: list[np.ndarray], plane: np.ndarray) -> np.ndarray:
-    """``np.median`` of a float32 ``plane`` under each run's pixels, to the same bits."""
-    sizes = np.array([len(rc) for rc in runs], dtype=np.int64)
-    rc = np.concatenate(runs).astype(int)
-    owner = np.repeat(np.arange(len(runs)), sizes)
-    return _group_medians(owner, plane[rc[:, 0], rc[:, 1]], len(runs))[0]
-
-
 def _group_medians(owner: np.ndarray, values: np.ndarray,
                    n: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """``np.median`` of each group's ``values`` (groups ``0..n-1``, none empty),

@@ -16,7 +16,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from scalpmetrics.params import TraceParams
-from scalpmetrics.trace.primitives import _arc_lengths, _run_medians, _UnionFind
+from scalpmetrics.trace.primitives import _arc_lengths, _group_medians, _UnionFind
 
 
 # Ring order of the 8 neighbours: N, NE, E, SE, S, SW, W, NW as (drow, dcol).
@@ -56,12 +56,14 @@ def _neighbour_code(skel_u8: np.ndarray) -> np.ndarray:
     return code.astype(np.uint8)
 
 
-def _order_segments(seg_mask: np.ndarray) -> list[np.ndarray]:
-    """Pixels of each 8-connected run of ``seg_mask``, ordered along the run."""
+def _order_segments(seg_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of the 8-connected runs of ``seg_mask``, each run's ordered along
+    it, as one (N, 2) float array of (row, col) and the runs' bounds in it
+    (run ``i`` is ``bounds[i]:bounds[i + 1]``)."""
     rows, cols = np.nonzero(seg_mask)
     n = rows.size
     if n == 0:
-        return []
+        return np.zeros((0, 2)), np.zeros(1, dtype=np.int64)
     index = np.full(seg_mask.shape, -1, dtype=np.int64)
     index[rows, cols] = np.arange(n)
     h, w = seg_mask.shape
@@ -109,9 +111,8 @@ def _order_segments(seg_mask: np.ndarray) -> list[np.ndarray]:
     dist = csgraph.dijkstra(graph, directed=False, indices=starts, min_only=True)
     dist[~np.isfinite(dist)] = 0.0
     order = np.lexsort((dist, lab))
-    bounds = np.searchsorted(lab[order], np.arange(1, nlab + 2))
-    ordered = np.stack([rows[order], cols[order]], axis=1).astype(np.float64)
-    return [ordered[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    bounds = np.unique(np.searchsorted(lab[order], np.arange(1, nlab + 2)))
+    return np.stack([rows[order], cols[order]], axis=1).astype(np.float64), bounds
 
 
 def _skeleton_graph(skel: np.ndarray, dist: np.ndarray,
@@ -124,16 +125,20 @@ def _skeleton_graph(skel: np.ndarray, dist: np.ndarray,
     # Junction zone: junction pixels and their skeleton neighbours.
     zone = cv2.dilate(junction.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & skel
     n_nodes, node_map = cv2.connectedComponents(zone.astype(np.uint8), connectivity=8)
-    runs = _order_segments(skel & ~zone)
-    if not runs:
+    ordered, bounds = _order_segments(skel & ~zone)
+    if bounds.size < 2:
         return [], node_map
-    ends = np.array([rc[[0, -1]] for rc in runs]).astype(np.int64)  # (n, 2 ends, 2)
+    runs = np.split(ordered, bounds[1:-1])
+    ends = np.stack([ordered[bounds[:-1]], ordered[bounds[1:] - 1]], axis=1).astype(np.int64)
     # The junction each end touches: the largest node label in its 3 x 3 neighbourhood.
     padded = np.pad(node_map, 1)
     touch = np.max([padded[ends[..., 0] + 1 + dr, ends[..., 1] + 1 + dc]
                     for dr in (-1, 0, 1) for dc in (-1, 0, 1)], axis=0)
     nodes = (touch.astype(np.int64) - 1).tolist()
-    widths = 2.0 * _run_medians(runs, dist).astype(np.float64)
+    pixels = ordered.astype(int)
+    owner = np.repeat(np.arange(len(runs)), np.diff(bounds))
+    medians = _group_medians(owner, dist[pixels[:, 0], pixels[:, 1]], len(runs))[0]
+    widths = 2.0 * medians.astype(np.float64)
     return [
         _Segment(rc=rc, nodes=nd, width_px=max(float(wd), 1.0), arc=arc)
         for rc, nd, wd, arc in zip(runs, nodes, widths, _arc_lengths(runs))
