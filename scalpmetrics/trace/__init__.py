@@ -38,14 +38,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
-from skimage.morphology import skeletonize
 
 from scalpmetrics.errors import ImageArrayError
 from scalpmetrics.params import TraceParams
 from scalpmetrics.trace.chains import _build_chains, _pair_at_nodes, _split_corners
 from scalpmetrics.trace.ends import _darkness, _emergence, _end_cues
 from scalpmetrics.trace.primitives import _arc_lengths
-from scalpmetrics.trace.skeleton import _simplify, _skeleton_graph
+from scalpmetrics.trace.skeleton import _simplify, _skeleton_graph, _thin
 from scalpmetrics.trace.units import _follicular_units, _split_side_by_side
 from scalpmetrics.trace.widths import _profile_widths
 from scalpmetrics.types import Hair
@@ -93,12 +92,12 @@ def trace_hairs(mask: np.ndarray, image: np.ndarray, *, px_per_mm: float | None,
         return ()
     shape = mask.shape
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # Independent work overlapped in a second thread: the distance map and
-        # the darkness map while the mask is thinned, the width profiles while
-        # the ends are judged.
-        dist = pool.submit(cv2.distanceTransform, mask.astype(np.uint8), cv2.DIST_L2, 3)
+        # Independent work overlapped in a second thread: the darkness map and
+        # half the thinning while the other half is thinned, the width
+        # profiles while the ends are judged.
         darkness = pool.submit(_darkness, image)
-        segments, node_map = _skeleton_graph(skeletonize(mask), dist.result(), params)
+        dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+        segments, node_map = _skeleton_graph(_thin(mask, dist, pool), dist, params)
         segments = _simplify(segments, int(node_map.max()), params)
         partner = _pair_at_nodes(segments, params)
         built = _build_chains(segments, partner)

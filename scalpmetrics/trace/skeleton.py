@@ -8,12 +8,14 @@ ends and junctions.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
+from skimage.morphology import skeletonize
 
 from scalpmetrics.params import TraceParams
 from scalpmetrics.trace.primitives import _arc_lengths, _group_medians, _UnionFind
@@ -48,6 +50,28 @@ class _Segment:
     nodes: list[int]  # node id at [start, end]; -1 = free end
     width_px: float  # local width from the distance transform
     arc: np.ndarray  # (N,) cumulative arc length, see _arc_lengths
+
+
+def _thin(mask: np.ndarray, dist: np.ndarray, pool: Executor) -> np.ndarray:
+    """The mask thinned to one-pixel centrelines (Zhang and Suen's thinning,
+    ``skimage.morphology.skeletonize``), its top and bottom halves side by side.
+
+    Each pass of the thinning removes pixels by their 3 x 3 neighbourhood, so
+    what a pass does to a pixel depends only on the mask within one pixel
+    more than the pass before; and it peels a shaft of half-width ``w`` in
+    about ``2 w`` passes. Each half is therefore thinned with a margin of
+    rows beyond it of four times the largest half-width (``dist``, the
+    mask's distance map, at its largest) and 16 px, and keeps its own rows:
+    the result is the whole mask's. A mask too small to split is thinned whole.
+    """
+    height = mask.shape[0]
+    margin = 4 * int(np.ceil(float(dist.max()))) + 16
+    half = height // 2
+    if half <= 2 * margin:
+        return skeletonize(mask)
+    top = pool.submit(lambda: skeletonize(mask[:half + margin])[:half])
+    bottom = skeletonize(mask[half - margin:])[margin:]
+    return np.concatenate([top.result(), bottom])
 
 
 def _neighbour_code(skel_u8: np.ndarray) -> np.ndarray:
