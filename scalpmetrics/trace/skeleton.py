@@ -61,8 +61,10 @@ def _thin(mask: np.ndarray, dist: np.ndarray, pool: Executor) -> np.ndarray:
     more than the pass before; and it peels a shaft of half-width ``w`` in
     about ``2 w`` passes. Each half is therefore thinned with a margin of
     rows beyond it of four times the largest half-width (``dist``, the
-    mask's distance map, at its largest) and 16 px, and keeps its own rows:
-    the result is the whole mask's. A mask too small to split is thinned whole.
+    mask's distance map, at its largest) and 16 px, twice what the passes
+    reach, and keeps its own rows. The result was the whole mask's on every
+    mask the benchmarks trace (``docs/methods.md``, *The tracing over all
+    shafts at once*). A mask too short to split is thinned whole.
     """
     height = mask.shape[0]
     margin = 4 * int(np.ceil(float(dist.max()))) + 16
