@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 import pytest
+from skimage.morphology import skeletonize
 
 from scalpmetrics.errors import ImageArrayError
 from scalpmetrics.normalize import normalize_photo
@@ -15,6 +18,7 @@ from scalpmetrics.trace import trace_hairs
 from scalpmetrics.trace.chains import _Chain
 from scalpmetrics.trace.ends import _emergence
 from scalpmetrics.trace.primitives import _arc_lengths
+from scalpmetrics.trace.skeleton import _thin
 from scalpmetrics.trace.widths import _profile_widths
 
 PPM = 100.0
@@ -290,3 +294,18 @@ def test_bad_shapes_are_refused():
         trace_hairs(mask[:-1], img, px_per_mm=PPM)
     with pytest.raises(ImageArrayError):
         trace_hairs(mask, img, px_per_mm=PPM, fraction=np.zeros((3, 3), np.float32))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_thinning_in_halves_gives_the_whole_masks_skeleton(seed):
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((480, 360), np.uint8)
+    for _ in range(40):  # crossing shafts 2-15 px wide, many across the middle rows
+        (x0, x1), (y0, y1) = rng.integers(0, 360, 2), rng.integers(0, 480, 2)
+        cv2.line(mask, (int(x0), int(y0)), (int(x1), int(y1)), 1, int(rng.integers(2, 16)))
+    mask = mask.astype(bool)
+    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        halves = _thin(mask, dist, pool)
+    assert mask.shape[0] // 2 > 2 * (4 * int(np.ceil(dist.max())) + 16)  # split, not whole
+    np.testing.assert_array_equal(halves, skeletonize(mask))
