@@ -141,8 +141,10 @@ class Hair:
     is_terminal : bool or None
         ``width_um >= vellus cut-off``; ``None`` when uncalibrated.
     counted : bool
-        Whether the shaft counts towards the hair count (emerges in the field,
-        is not a loose cut hair).
+        Whether the shaft is countable (emerges in the field, is not a loose
+        cut hair). The hair counts take the countable shafts emerging in the
+        measured area: not in the edge strip, nor on a marker, a chart or the
+        capture device's graphics (``docs/cli.md``).
     unit_id : int
         Follicular unit this hair belongs to (hairs emerging together share it);
         ``-1`` when no unit could be assigned.
