@@ -46,7 +46,6 @@ import numpy as np
 #: OpenCV's dispatched instruction sets above SSE4.2 (unknown names are
 #: reported by OpenCV on stderr and ignored).
 ABOVE_SSE42 = "AVX512_SKX,AVX512_CLX,AVX_VNNI,AVX2,FMA3,FP16,AVX"
-REPORT_SEED_BASE = 100_000  # as benchmarks/accuracy.py
 PX_PER_MM = 100.0
 
 
@@ -102,11 +101,11 @@ def main() -> None:
 
     import cv2
 
-    from scalpmetrics.synthetic import conditions, make_phantom
+    from scalpmetrics.synthetic import make_phantom
 
-    conds = conditions()[::4] if args.quick else conditions()
-    if args.split == "report":
-        conds = [dict(c, seed=REPORT_SEED_BASE + c["seed"]) for c in conds]
+    from accuracy import phantom_conditions  # benchmarks/accuracy.py
+
+    conds = phantom_conditions(args.split, args.quick)
     print(f"CROSS-MACHINE  split={args.split}  n={len(conds)} phantoms (conditions() order"
           f"{', every 4th' if args.quick else ''}), 1280x1024 px at {PX_PER_MM:.0f} px/mm; "
           f"OpenCV as dispatched here against OpenCV held to SSE4.2")
